@@ -1,0 +1,1 @@
+"""The platform shared library (DESIGN §2, §4, §7): no business rules live here."""
