@@ -1,0 +1,57 @@
+# Entry points for people and CI. The work is done by the scripts in deploy/local/.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+
+MYPY_PATHS := shared/src $(wildcard services/*/src) deploy/local
+SHELL_SCRIPTS := $(wildcard deploy/local/*.sh) .ci/run
+PYTEST_WORKERS ?= 2
+
+.PHONY: help up down status logs lint test bench
+
+help:
+	@echo "make up      install what is missing, start PostgreSQL, Kafka, topics, gateway, services"
+	@echo "make down    stop everything (data is kept in .run/)"
+	@echo "make status  what is running"
+	@echo "make logs    follow the logs in .run/logs/ (LOG=identity for one of them)"
+	@echo "make lint    ruff check, ruff format --check, mypy --strict, shellcheck"
+	@echo "make test    start the components the tests need, run every test (pytest -n $(PYTEST_WORKERS))"
+	@echo "make bench   run the benchmarks, JSON results in bench/results/"
+
+up:
+	@bash deploy/local/up.sh all
+
+down:
+	@bash deploy/local/down.sh
+
+status:
+	@bash deploy/local/status.sh
+
+logs:
+	@mkdir -p .run/logs
+	@tail -n 40 -F $(if $(LOG),.run/logs/$(LOG).log,.run/logs/*.log)
+
+# All three run, so one pass reports every problem; any failure fails the target.
+lint:
+	@rc=0; \
+	echo "+ uv run ruff check ."; uv run ruff check . || rc=1; \
+	echo "+ uv run ruff format --check ."; uv run ruff format --check . || rc=1; \
+	echo "+ uv run mypy $(MYPY_PATHS)"; uv run mypy $(MYPY_PATHS) || rc=1; \
+	echo "+ shellcheck -x $(SHELL_SCRIPTS)"; shellcheck -x $(SHELL_SCRIPTS) || rc=1; \
+	exit $$rc
+
+# pytest exits 5 when it collected no test: that is a failure here, never a green run.
+test:
+	@bash deploy/local/up.sh infra
+	@set -a; source .run/env; set +a; \
+	rc=0; uv run pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || rc=$$?; \
+	if [[ $$rc == 5 ]]; then echo "make test: FAILED, pytest collected no tests" >&2; fi; \
+	exit $$rc
+
+bench:
+	@test -f bench/run.py || { echo "make bench: bench/run.py does not exist yet" >&2; exit 1; }
+	@bash deploy/local/up.sh all
+	@mkdir -p bench/results
+	@set -a; source .run/env; set +a; \
+	BYGGRYGG_BENCH_RESULTS_DIR=bench/results uv run python bench/run.py
