@@ -1,0 +1,288 @@
+"""The CloudEvents 1.0 envelope of every event on Kafka, in binary content mode (DESIGN §2).
+
+Outgoing: ``to_kafka_record`` turns a stored event into a Kafka record with the ``cloudevents``
+SDK's Kafka binding. Attributes travel as ``ce_*`` headers (``ce_id``, ``ce_source``
+``/services/<service>``, ``ce_type`` ``<event_type>.v<version>``, ``ce_time``, ``ce_subject`` =
+the pseudonymous ``subject_ref``, ``ce_dataschema`` and the extensions ``ce_correlationid``,
+``ce_causationid``, ``ce_tenantid``), ``content-type: application/json`` and the JSON payload is
+the value. The key is the stream (aggregate) id, so one aggregate's events share a partition
+and stay in order.
+
+Incoming: ``from_kafka_record`` parses such a record back into a ``ReceivedEvent`` and raises
+``MalformedEvent`` for anything that is not a valid binary-mode CloudEvent with a JSON object as
+data. ``ReceivedEvent.contract()`` gives the typed, upcast contract instance.
+
+``EventMetadata`` is what a command handler knows about the event it is about to append: its
+id, when it happened, and the correlation/causation chain.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+from uuid import UUID
+
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.exceptions import BaseCloudEventException
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+from byggrygg_shared.contracts import registry
+from byggrygg_shared.contracts.base import IntegrationEvent
+
+if TYPE_CHECKING:
+    from byggrygg_shared.eventstore import StoredEvent
+
+__all__ = [
+    "CONTENT_TYPE",
+    "EventMetadata",
+    "KafkaRecord",
+    "MalformedEvent",
+    "ReceivedEvent",
+    "from_kafka_record",
+    "source_of",
+    "to_kafka_record",
+]
+
+CONTENT_TYPE: Final = "application/json"
+_FORMAT: Final = JSONFormat()
+
+Clock = Callable[[], datetime]
+IdFactory = Callable[[], UUID]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def source_of(service: str) -> str:
+    """The CloudEvents ``source`` of a service: ``/services/<service>``."""
+    return f"/services/{service}"
+
+
+class MalformedEvent(ValueError):
+    """A Kafka record is not a binary-mode CloudEvents 1.0 event with a JSON object as data."""
+
+
+@dataclass(frozen=True)
+class EventMetadata:
+    """Envelope facts of one event, decided by the code that appends it."""
+
+    event_id: UUID
+    occurred_at: datetime
+    correlation_id: str
+    causation_id: str | None = None
+    tenant_id: str | None = None
+    subject_ref: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("EventMetadata.occurred_at must be timezone-aware")
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        tenant_id: str | None = None,
+        subject_ref: str | None = None,
+        clock: Clock = _utc_now,
+        new_id: IdFactory = uuid.uuid4,
+    ) -> EventMetadata:
+        """Fresh metadata; a new chain (correlation id = event id) unless one is given."""
+        event_id = new_id()
+        return cls(
+            event_id=event_id,
+            occurred_at=clock(),
+            correlation_id=correlation_id or str(event_id),
+            causation_id=causation_id,
+            tenant_id=tenant_id,
+            subject_ref=subject_ref,
+        )
+
+    @classmethod
+    def caused_by(
+        cls,
+        cause: ReceivedEvent,
+        *,
+        subject_ref: str | None = None,
+        tenant_id: str | None = None,
+        clock: Clock = _utc_now,
+        new_id: IdFactory = uuid.uuid4,
+    ) -> EventMetadata:
+        """Metadata of an event emitted in reaction to ``cause``: same correlation, caused by it."""
+        return cls.new(
+            correlation_id=cause.correlation_id,
+            causation_id=cause.id,
+            tenant_id=tenant_id if tenant_id is not None else cause.tenant_id,
+            subject_ref=subject_ref if subject_ref is not None else cause.subject,
+            clock=clock,
+            new_id=new_id,
+        )
+
+    def for_index(self, index: int) -> EventMetadata:
+        """The metadata of the ``index``-th event of one append that shares this metadata.
+
+        The first event keeps ``event_id``; later ones get a deterministic UUIDv5 derived from
+        it, so each event has its own id without another source of randomness.
+        """
+        if index == 0:
+            return self
+        derived = uuid.uuid5(self.event_id, str(index))
+        return EventMetadata(
+            event_id=derived,
+            occurred_at=self.occurred_at,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            tenant_id=self.tenant_id,
+            subject_ref=self.subject_ref,
+        )
+
+
+@dataclass(frozen=True)
+class KafkaRecord:
+    """One record ready for a Kafka producer: aiokafka takes headers as (str, bytes) pairs."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """An event read from Kafka: its CloudEvents attributes and its JSON data."""
+
+    id: str
+    type: str
+    source: str
+    subject: str | None
+    time: datetime | None
+    correlation_id: str
+    causation_id: str | None
+    tenant_id: str | None
+    data: dict[str, Any]
+    dataschema: str | None = None
+    key: bytes | None = field(default=None, repr=False)
+
+    @property
+    def event_type(self) -> str:
+        """The version-less event type, e.g. ``no.byggrygg.identity.UserCreated``."""
+        return registry.parse_ce_type(self.type)[0]
+
+    @property
+    def event_version(self) -> int:
+        """The version the producer wrote (before any upcasting)."""
+        return registry.parse_ce_type(self.type)[1]
+
+    def contract(self) -> IntegrationEvent:
+        """The typed contract instance: resolved, upcast to the current version and validated.
+
+        Raises ``registry.UnknownEventType``, ``registry.UnsupportedEventVersion`` or
+        ``registry.InvalidEventPayload``.
+        """
+        return registry.decode(self.type, self.data)
+
+
+def to_kafka_record(
+    stored: StoredEvent, *, topic: str, source_service: str | None = None
+) -> KafkaRecord:
+    """The binary-mode CloudEvents record of a stored event.
+
+    ``source_service`` names the emitting service; it defaults to the service recorded in the
+    event's metadata at append time (the contract's ``source_service``).
+    """
+    meta = stored.metadata
+    service = source_service or str(meta["source_service"])
+    attributes: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": str(meta["event_id"]),
+        "source": source_of(service),
+        "type": f"{stored.event_type}.v{stored.event_version}",
+        "time": datetime.fromisoformat(str(meta["occurred_at"])),
+        "datacontenttype": CONTENT_TYPE,
+        "correlationid": str(meta["correlation_id"]),
+    }
+    optional = {
+        "subject": meta.get("subject_ref"),
+        "dataschema": meta.get("dataschema"),
+        "causationid": meta.get("causation_id"),
+        "tenantid": meta.get("tenant_id"),
+    }
+    attributes.update({name: str(value) for name, value in optional.items() if value})
+    event = CloudEvent(attributes=attributes, data=stored.payload)
+    message = ce_kafka.to_binary(event, _FORMAT, key_mapper=lambda _: stored.stream_id)
+    key = message.key.encode() if isinstance(message.key, str) else message.key or b""
+    return KafkaRecord(
+        topic=topic,
+        key=key,
+        value=message.value,
+        headers=sorted(message.headers.items()),
+    )
+
+
+HeaderInput = Mapping[str, bytes | str] | Sequence[tuple[str, bytes | str | None]]
+
+
+def from_kafka_record(
+    headers: HeaderInput, value: bytes | None, *, key: bytes | None = None
+) -> ReceivedEvent:
+    """Parse a binary-mode CloudEvents Kafka record; raise ``MalformedEvent`` if it is not one.
+
+    ``headers`` may be aiokafka's list of ``(name, bytes)`` pairs or a mapping (FastStream gives
+    ``dict[str, str]``).
+    """
+    raw = _header_bytes(headers)
+    if "ce_specversion" not in raw:
+        raise MalformedEvent("not a binary-mode CloudEvent: no ce_specversion header")
+    if raw["ce_specversion"] != b"1.0":
+        raise MalformedEvent("unsupported CloudEvents specversion")
+    # The SDK would invent an id and a time for missing ones; a received event must carry them.
+    missing = [name for name in ("ce_id", "ce_source", "ce_type") if not raw.get(name)]
+    if missing:
+        raise MalformedEvent(f"missing required CloudEvents headers: {', '.join(missing)}")
+    try:
+        event = ce_kafka.from_binary(
+            ce_kafka.KafkaMessage(headers=raw, key=key, value=value or b""),
+            _FORMAT,
+            CloudEvent,
+        )
+    except (BaseCloudEventException, UnicodeDecodeError, ValueError, OverflowError) as error:
+        raise MalformedEvent(f"invalid CloudEvent: {type(error).__name__}") from None
+    data = event.get_data()
+    if not isinstance(data, dict):
+        raise MalformedEvent("CloudEvent data is not a JSON object")
+    correlation = event.get_extension("correlationid")
+    return ReceivedEvent(
+        id=event.get_id(),
+        type=event.get_type(),
+        source=event.get_source(),
+        subject=event.get_subject(),
+        time=event.get_time() if "ce_time" in raw else None,
+        correlation_id=str(correlation) if correlation else event.get_id(),
+        causation_id=_optional_str(event.get_extension("causationid")),
+        tenant_id=_optional_str(event.get_extension("tenantid")),
+        data=data,
+        dataschema=event.get_dataschema(),
+        key=key,
+    )
+
+
+def _header_bytes(headers: HeaderInput) -> dict[str, bytes]:
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    result: dict[str, bytes] = {}
+    for name, header_value in pairs:
+        if header_value is None:
+            continue
+        result[name.lower()] = (
+            header_value.encode() if isinstance(header_value, str) else bytes(header_value)
+        )
+    return result
+
+
+def _optional_str(value: Any) -> str | None:
+    return str(value) if value else None

@@ -1,0 +1,301 @@
+"""Kafka consumers on FastStream: broker factory, retries with back-off, dead letters (DESIGN §2).
+
+Acknowledgement is chosen explicitly, never left to the default (FastStream's default on Kafka
+is ``ACK_FIRST``: auto-commit before the handler runs, so a crash loses the message):
+
+- Brokers from ``make_broker`` use ``AckPolicy.NACK_ON_ERROR``: the offset is committed only
+  after the handler returned. Should an exception still escape, the consumer seeks back and
+  the message is delivered again; nothing is skipped.
+- ``RetryThenDeadLetter`` (installed by ``make_broker`` on every subscriber) wraps the handler:
+  a failing message is retried in place with exponential back-off (blocking its partition, so
+  order is kept) up to ``max_attempts``. A message that still fails, or fails with an error
+  that retrying cannot fix (malformed envelope, payload that does not validate), is published
+  to ``<topic>.dlq`` with its original key, value and headers plus the error in ``dlq_*``
+  headers (type, message, attempts, original topic/partition/offset, consumer group, time).
+  Then the handler returns normally, so the offset is committed and the next messages flow.
+  If even the dead-letter publish fails, the error escapes, the message is not committed and
+  is redelivered (``NACK_ON_ERROR``): it is never dropped silently.
+  ``AckPolicy.REJECT_ON_ERROR`` would instead commit and move on after an error, which is why
+  the retries and the dead-letter topic are explicit here.
+- Handlers must be idempotent (delivery is at least once): apply effects with ``inbox.claim``
+  in the effect's transaction.
+
+A handler reads the CloudEvent from the FastStream message with ``event_from_message``::
+
+    from faststream.kafka.annotations import KafkaMessage
+
+    @broker.subscriber("identity.user.v1", group_id="courses", auto_offset_reset="earliest")
+    async def on_user_event(message: KafkaMessage) -> None:
+        event = event_from_message(message)
+        ...
+
+Error messages go into DLQ headers and logs; exceptions raised by handlers must therefore not
+carry personal data in their text (STYLE: log ids and counts only). Validation errors from
+pydantic are reduced to field locations and error kinds before they are written anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol
+
+from aiokafka import ConsumerRecord, TopicPartition
+from faststream._internal.middlewares import BaseMiddleware
+from faststream.exceptions import IgnoredException
+from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+from pydantic import ValidationError
+
+from byggrygg_shared.contracts.registry import (
+    InvalidEventPayload,
+    UnknownEventType,
+    UnsupportedEventVersion,
+)
+from byggrygg_shared.envelope import MalformedEvent, ReceivedEvent, from_kafka_record
+from byggrygg_shared.metrics import consumer_lag, dlq_messages_total
+
+__all__ = [
+    "ACK_POLICY",
+    "DLQ_SUFFIX",
+    "Backoff",
+    "DeadLetterPublisher",
+    "RetryThenDeadLetter",
+    "dead_letter_topic",
+    "event_from_message",
+    "make_broker",
+]
+
+logger = logging.getLogger(__name__)
+
+ACK_POLICY: Final = AckPolicy.NACK_ON_ERROR
+DLQ_SUFFIX: Final = ".dlq"
+_MAX_ERROR_MESSAGE: Final = 500
+
+# Errors that another attempt cannot fix: the message itself is wrong.
+PERMANENT_ERRORS: Final[tuple[type[BaseException], ...]] = (
+    MalformedEvent,
+    InvalidEventPayload,
+    UnknownEventType,
+    UnsupportedEventVersion,
+    ValidationError,
+)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def dead_letter_topic(topic: str) -> str:
+    """The dead-letter topic of ``topic``: ``<topic>.dlq``."""
+    return f"{topic}{DLQ_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential back-off between attempts: ``initial * multiplier**n``, capped."""
+
+    initial: float = 0.2
+    multiplier: float = 2.0
+    maximum: float = 5.0
+
+    def delay(self, failed_attempts: int) -> float:
+        """Seconds to wait after the ``failed_attempts``-th failure (1-based)."""
+        return float(min(self.maximum, self.initial * self.multiplier ** (failed_attempts - 1)))
+
+
+class DeadLetterPublisher(Protocol):
+    """Publishes one dead letter; raises if the broker did not take it."""
+
+    async def __call__(
+        self, *, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
+    ) -> None: ...
+
+
+class RetryThenDeadLetter:
+    """FastStream middleware factory: retry a failing handler, then dead-letter the message.
+
+    ``dead_letters`` defaults to publishing through the consuming broker itself.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_attempts: int = 5,
+        backoff: Backoff = Backoff(),
+        permanent_errors: Sequence[type[BaseException]] = PERMANENT_ERRORS,
+        dead_letters: DeadLetterPublisher | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.permanent_errors = tuple(permanent_errors)
+        self.dead_letters = dead_letters
+        self.sleep = sleep
+        self.clock = clock
+
+    def __call__(self, msg: Any | None, /, *, context: Any) -> BaseMiddleware[Any, Any]:
+        return _RetryThenDeadLetterScope(msg, context=context, policy=self)
+
+
+class _RetryThenDeadLetterScope(BaseMiddleware[Any, Any]):
+    def __init__(self, msg: Any | None, /, *, context: Any, policy: RetryThenDeadLetter) -> None:
+        super().__init__(msg, context=context)
+        self.policy = policy
+
+    async def consume_scope(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        policy = self.policy
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = await call_next(msg)
+            except IgnoredException:
+                raise  # FastStream's own control flow (AckMessage, NackMessage, StopConsume...)
+            except Exception as error:
+                record = _record_of(msg)
+                permanent = isinstance(error, policy.permanent_errors)
+                logger.warning(
+                    "handler failed on %s[%s]@%s attempt %d/%d: %s",
+                    record.topic if record else "?",
+                    record.partition if record else "?",
+                    record.offset if record else "?",
+                    attempt,
+                    policy.max_attempts,
+                    type(error).__name__,
+                )
+                if permanent or attempt >= policy.max_attempts:
+                    await self._dead_letter(msg, record, error, attempt)
+                    self._record_lag(record)
+                    return None
+                await policy.sleep(policy.backoff.delay(attempt))
+            else:
+                self._record_lag(_record_of(msg))
+                return result
+
+    def _record_lag(self, record: ConsumerRecord[Any, Any] | None) -> None:
+        consumer = getattr(self.context.get("handler_"), "consumer", None)
+        if record is None or consumer is None:
+            return
+        handler = self.context.get("handler_")
+        highwater = consumer.highwater(TopicPartition(record.topic, record.partition))
+        if highwater is not None:
+            consumer_lag.labels(
+                str(getattr(handler, "group_id", "") or ""), record.topic, str(record.partition)
+            ).set(max(0, highwater - record.offset - 1))
+
+    async def _dead_letter(
+        self,
+        msg: StreamMessage[Any],
+        record: ConsumerRecord[Any, Any] | None,
+        error: Exception,
+        attempts: int,
+    ) -> None:
+        if record is None:
+            raise RuntimeError("dead-lettering needs a Kafka ConsumerRecord") from error
+        headers = {
+            name: value.decode("utf-8", errors="backslashreplace")
+            for name, value in (record.headers or ())
+            if value is not None and not name.startswith("dlq_")
+        }
+        handler = self.context.get("handler_")
+        headers.update(
+            {
+                "dlq_error_type": f"{type(error).__module__}.{type(error).__qualname__}",
+                "dlq_error_message": describe_error(error),
+                "dlq_attempts": str(attempts),
+                "dlq_original_topic": record.topic,
+                "dlq_original_partition": str(record.partition),
+                "dlq_original_offset": str(record.offset),
+                "dlq_consumer_group": str(getattr(handler, "group_id", "") or ""),
+                "dlq_failed_at": self.policy.clock().isoformat(),
+            }
+        )
+        publish = self.policy.dead_letters or self._publish_with_broker
+        await publish(
+            topic=dead_letter_topic(record.topic),
+            key=record.key,
+            value=record.value or b"",
+            headers=headers,
+        )
+        dlq_messages_total.labels(record.topic).inc()
+        logger.error(
+            "dead-lettered %s[%s]@%s after %d attempt(s): %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            attempts,
+            type(error).__name__,
+        )
+
+    async def _publish_with_broker(
+        self, *, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
+    ) -> None:
+        broker: KafkaBroker = self.context.get("broker")
+        await broker.publish(value, topic=topic, key=key, headers=headers)
+
+
+def describe_error(error: BaseException) -> str:
+    """A short, value-free description of ``error`` for DLQ headers and logs."""
+    if isinstance(error, ValidationError):
+        text = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['type']}"
+            for item in error.errors(include_input=False, include_url=False)
+        )
+    else:
+        text = str(error)
+    return text[:_MAX_ERROR_MESSAGE]
+
+
+def _record_of(msg: StreamMessage[Any]) -> ConsumerRecord[Any, Any] | None:
+    raw = msg.raw_message
+    return raw if isinstance(raw, ConsumerRecord) else None
+
+
+def event_from_message(message: StreamMessage[Any]) -> ReceivedEvent:
+    """The CloudEvent carried by a FastStream Kafka message (raises ``MalformedEvent``)."""
+    record = _record_of(message)
+    if record is None:
+        raise MalformedEvent("not a single Kafka record")
+    return from_kafka_record(record.headers or (), record.value, key=record.key)
+
+
+def make_broker(
+    bootstrap: str,
+    *,
+    client_id: str | None = None,
+    max_attempts: int = 5,
+    backoff: Backoff = Backoff(),
+    dead_letters: DeadLetterPublisher | None = None,
+    **kwargs: Any,
+) -> KafkaBroker:
+    """A FastStream ``KafkaBroker`` with the platform's delivery rules.
+
+    Producer side: idempotent, ``acks=all``. Consumer side: ``ACK_POLICY`` (commit after the
+    handler returned) and ``RetryThenDeadLetter`` around every handler. Subscribers do not
+    create missing topics (``allow_auto_create_topics=False`` unless overridden). Further
+    keyword arguments go to ``KafkaBroker``.
+    """
+    retry = RetryThenDeadLetter(
+        max_attempts=max_attempts, backoff=backoff, dead_letters=dead_letters
+    )
+    if client_id is not None:
+        kwargs["client_id"] = client_id
+    # Topics are declared in deploy/topics.toml with their retention; a subscriber must not
+    # create one with broker defaults by accident.
+    kwargs.setdefault("allow_auto_create_topics", False)
+    return KafkaBroker(
+        bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        ack_policy=ACK_POLICY,
+        middlewares=(retry, *kwargs.pop("middlewares", ())),
+        **kwargs,
+    )

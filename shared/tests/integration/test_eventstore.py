@@ -1,0 +1,270 @@
+"""Event store on real PostgreSQL: optimistic concurrency, replay order, outbox state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import ClassVar
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from byggrygg_shared.contracts.base import IntegrationEvent
+from byggrygg_shared.contracts.registry import register
+from byggrygg_shared.db import transaction
+from byggrygg_shared.envelope import EventMetadata
+from byggrygg_shared.eventstore import (
+    OUTBOX_CHANNEL,
+    AppendOutsideTransaction,
+    ConcurrentAppend,
+    EventStore,
+)
+
+
+@register
+class CounterIncremented(IntegrationEvent):
+    event_type: ClassVar[str] = "no.byggrygg.storetest.CounterIncremented"
+    source_service: ClassVar[str] = "storetest"
+    topic: ClassVar[str] = "storetest.counter.v1"
+
+    by: int
+
+
+store = EventStore()
+
+
+def inc(*amounts: int) -> list[CounterIncremented]:
+    return [CounterIncremented(by=a) for a in amounts]
+
+
+async def test_append_then_load_replays_the_same_events_in_order(events_pool: asyncpg.Pool) -> None:
+    meta = EventMetadata.new(correlation_id="c-1", subject_ref="subj_1")
+    async with transaction(events_pool) as conn:
+        first = await store.append(
+            conn, stream_id="counter-1", expected_version=0, events=inc(1, 2), metadata=meta
+        )
+    async with transaction(events_pool) as conn:
+        second = await store.append(
+            conn,
+            stream_id="counter-1",
+            expected_version=2,
+            events=inc(3),
+            metadata=EventMetadata.new(correlation_id="c-2"),
+        )
+
+    async with events_pool.acquire() as conn:
+        loaded = await store.load(conn, "counter-1")
+        assert await store.stream_version(conn, "counter-1") == 3
+        assert await store.stream_version(conn, "unknown") == 0
+        assert [e.version for e in await store.load(conn, "counter-1", after_version=1)] == [2, 3]
+
+    assert loaded == [*first, *second]
+    assert [e.version for e in loaded] == [1, 2, 3]
+    assert [e.contract() for e in loaded] == inc(1, 2, 3)
+    assert [e.global_position for e in loaded] == sorted(e.global_position for e in loaded)
+    assert all(e.published_at is None for e in loaded)
+    assert loaded[0].event_id == str(meta.event_id)
+    assert len({e.event_id for e in loaded}) == 3
+    assert loaded[0].metadata["correlation_id"] == "c-1"
+    assert loaded[0].metadata["subject_ref"] == "subj_1"
+    assert loaded[0].topic == "storetest.counter.v1"
+
+
+async def test_stale_expected_version_is_refused_and_writes_nothing(
+    events_pool: asyncpg.Pool,
+) -> None:
+    async with transaction(events_pool) as conn:
+        await store.append(
+            conn, stream_id="s", expected_version=0, events=inc(1), metadata=EventMetadata.new()
+        )
+    with pytest.raises(ConcurrentAppend) as caught:
+        async with transaction(events_pool) as conn:
+            await store.append(
+                conn, stream_id="s", expected_version=0, events=inc(9), metadata=EventMetadata.new()
+            )
+    assert (caught.value.stream_id, caught.value.expected_version, caught.value.actual_version) == (
+        "s",
+        0,
+        1,
+    )
+    async with events_pool.acquire() as conn:
+        assert [e.contract() for e in await store.load(conn, "s")] == inc(1)
+
+
+async def test_two_concurrent_appends_at_the_same_version_exactly_one_wins(
+    events_pool: asyncpg.Pool,
+) -> None:
+    """Both writers read version 0 before either commits; the unique index decides."""
+    async with events_pool.acquire() as conn_a, events_pool.acquire() as conn_b:
+        tx_a = conn_a.transaction()
+        tx_b = conn_b.transaction()
+        await tx_a.start()
+        await tx_b.start()
+        await store.append(
+            conn_a,
+            stream_id="race",
+            expected_version=0,
+            events=inc(1),
+            metadata=EventMetadata.new(),
+        )
+        pid_b = conn_b.get_server_pid()
+        append_b = asyncio.ensure_future(
+            store.append(
+                conn_b,
+                stream_id="race",
+                expected_version=0,
+                events=inc(2),
+                metadata=EventMetadata.new(),
+            )
+        )
+
+        # B must really be inside its INSERT, waiting for A's uncommitted row.
+        async def b_waits_on_a_lock() -> bool:
+            return bool(
+                await events_pool.fetchval(
+                    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid_b
+                )
+            )
+
+        deadline = asyncio.get_running_loop().time() + 60
+        while not await b_waits_on_a_lock():
+            assert not append_b.done(), "B finished before A committed"
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.02)
+
+        await tx_a.commit()
+        with pytest.raises(ConcurrentAppend) as caught:
+            await append_b
+        assert caught.value.actual_version == 1
+        # The loser's transaction is still usable: the failed insert was in a savepoint.
+        assert await conn_b.fetchval("SELECT 1") == 1
+        await tx_b.rollback()
+
+    async with events_pool.acquire() as conn:
+        assert [e.contract() for e in await store.load(conn, "race")] == inc(1)
+
+
+async def test_many_racing_writers_produce_one_winner_per_version(
+    events_pool: asyncpg.Pool,
+) -> None:
+    async def writer(n: int) -> bool:
+        try:
+            async with transaction(events_pool) as conn:
+                await store.append(
+                    conn,
+                    stream_id="crowd",
+                    expected_version=0,
+                    events=inc(n),
+                    metadata=EventMetadata.new(),
+                )
+        except ConcurrentAppend:
+            return False
+        return True
+
+    results = await asyncio.gather(*(writer(n) for n in range(8)))
+    assert results.count(True) == 1
+    async with events_pool.acquire() as conn:
+        events = await store.load(conn, "crowd")
+    assert len(events) == 1
+    assert events[0].contract() == inc(results.index(True))[0]
+
+
+async def test_a_rolled_back_unit_of_work_leaves_no_event(events_pool: asyncpg.Pool) -> None:
+    class Boom(Exception):
+        pass
+
+    async def unit_of_work_that_fails() -> None:
+        async with transaction(events_pool) as conn:
+            await store.append(
+                conn, stream_id="r", expected_version=0, events=inc(1), metadata=EventMetadata.new()
+            )
+            raise Boom
+
+    with pytest.raises(Boom):
+        await unit_of_work_that_fails()
+    async with events_pool.acquire() as conn:
+        assert await store.load(conn, "r") == []
+
+
+async def test_append_needs_the_unit_of_works_transaction(events_pool: asyncpg.Pool) -> None:
+    async with events_pool.acquire() as conn:
+        with pytest.raises(AppendOutsideTransaction):
+            await store.append(
+                conn, stream_id="x", expected_version=0, events=inc(1), metadata=EventMetadata.new()
+            )
+
+
+async def test_commit_notifies_the_relay_channel(events_pool: asyncpg.Pool) -> None:
+    received: asyncio.Queue[str] = asyncio.Queue()
+
+    def on_notify(*args: object) -> None:
+        received.put_nowait(str(args[3]))
+
+    async with events_pool.acquire() as listener:
+        await listener.add_listener(OUTBOX_CHANNEL, on_notify)
+        async with transaction(events_pool) as conn:
+            await store.append(
+                conn,
+                stream_id="n-1",
+                expected_version=0,
+                events=inc(1),
+                metadata=EventMetadata.new(),
+            )
+        assert await asyncio.wait_for(received.get(), timeout=60) == "n-1"
+        await listener.remove_listener(OUTBOX_CHANNEL, on_notify)
+
+
+async def test_payload_is_stored_as_given_json(events_pool: asyncpg.Pool) -> None:
+    async with transaction(events_pool) as conn:
+        await store.append(
+            conn, stream_id="j", expected_version=0, events=inc(5), metadata=EventMetadata.new()
+        )
+    async with events_pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT payload, event_type, event_version FROM events")
+    assert row is not None
+    # create_pool's codec decodes jsonb into Python objects.
+    assert row["payload"] == {"by": 5}
+    assert (row["event_type"], row["event_version"]) == (CounterIncremented.event_type, 1)
+    assert json.dumps(row["payload"]) == '{"by": 5}'
+
+
+# A history: a list of appends, each (stream index, amounts appended in one transaction).
+histories = st.lists(
+    st.tuples(st.integers(0, 3), st.lists(st.integers(-5, 5), min_size=1, max_size=4)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(history=histories)
+async def test_replaying_any_history_gives_back_exactly_what_was_appended(
+    events_pool: asyncpg.Pool, history: list[tuple[int, list[int]]]
+) -> None:
+    run = uuid.uuid4()  # the database outlives the examples: fresh streams for each
+    expected: dict[str, list[int]] = {}
+    for stream_index, amounts in history:
+        stream_id = f"{run}-{stream_index}"
+        async with transaction(events_pool) as conn:
+            await store.append(
+                conn,
+                stream_id=stream_id,
+                expected_version=len(expected.get(stream_id, [])),
+                events=inc(*amounts),
+                metadata=EventMetadata.new(),
+            )
+        expected.setdefault(stream_id, []).extend(amounts)
+
+    async with events_pool.acquire() as conn:
+        for stream_id, amounts in expected.items():
+            events = await store.load(conn, stream_id)
+            assert [e.contract() for e in events] == inc(*amounts)
+            assert [e.version for e in events] == list(range(1, len(amounts) + 1))
+            assert await store.stream_version(conn, stream_id) == len(amounts)
