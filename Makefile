@@ -16,7 +16,7 @@ help:
 	@echo "make status  what is running"
 	@echo "make logs    follow the logs in .run/logs/ (LOG=identity for one of them)"
 	@echo "make lint    ruff check, ruff format --check, mypy --strict, shellcheck"
-	@echo "make test    start the components the tests need, run every test (pytest -n $(PYTEST_WORKERS))"
+	@echo "make test    start everything (as make up), run every test (pytest -n $(PYTEST_WORKERS))"
 	@echo "make bench   run the benchmarks, JSON results in bench/results/"
 
 up:
@@ -43,7 +43,7 @@ lint:
 
 # pytest exits 5 when it collected no test: that is a failure here, never a green run.
 test:
-	@bash deploy/local/up.sh infra
+	@bash deploy/local/up.sh all
 	@set -a; source .run/env; set +a; \
 	rc=0; uv run pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || rc=$$?; \
 	if [[ $$rc == 5 ]]; then echo "make test: FAILED, pytest collected no tests" >&2; fi; \

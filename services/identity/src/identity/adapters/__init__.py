@@ -1,0 +1,1 @@
+"""Adapters of identity: tables, the event codec and repositories, projections, passwords."""

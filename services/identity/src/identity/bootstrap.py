@@ -1,0 +1,196 @@
+"""The one place that builds identity's real objects from settings (STYLE: bootstrap).
+
+`build_runtime` opens the database pools and builds the handlers' `Dependencies`, the token
+issuer and verifier; `install` puts them into a FastAPI app. `service_lifespan` is what `serve`
+runs: build, install, then keep the Kafka producer and the outbox relay running in the
+background until shutdown. Tests call `build_runtime` with their own databases and skip Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+
+from byggrygg_shared.auth import (
+    TokenIssuer,
+    TokenVerifier,
+    install_token_verifier,
+    load_or_create_ed25519_key,
+)
+from byggrygg_shared.db import create_pool
+from byggrygg_shared.eventstore import EventStore
+from byggrygg_shared.keyring import KeyRing, load_master_key
+from byggrygg_shared.outbox import OutboxRelay, make_idempotent_producer
+from identity.adapters.passwords import Argon2Passwords
+from identity.adapters.repositories import OrganisationRepository, UserRepository
+from identity.entrypoints.api import Lifespan, create_app
+from identity.service_layer.context import (
+    Clock,
+    Dependencies,
+    IdSource,
+    PasswordHashing,
+    Policy,
+    RandomIds,
+)
+from identity.settings import IdentitySettings
+
+SERVICE = "identity"
+logger = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """The live objects of one identity process."""
+
+    settings: IdentitySettings
+    pool: asyncpg.Pool
+    keyring_pool: asyncpg.Pool
+    keyring: KeyRing
+    deps: Dependencies
+    issuer: TokenIssuer
+    verifier: TokenVerifier
+    producer: AIOKafkaProducer | None = None
+    producer_started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def check_database(self) -> None:
+        await self.pool.fetchval("SELECT 1")
+
+    async def check_keyring(self) -> None:
+        await self.keyring_pool.fetchval("SELECT 1")
+
+    async def check_kafka(self) -> None:
+        if self.producer is None or not self.producer_started.is_set():
+            raise ConnectionError("the Kafka producer is not connected")
+        await self.producer.client.fetch_all_metadata()
+
+
+async def build_runtime(
+    settings: IdentitySettings,
+    *,
+    clock: Clock = utc_now,
+    ids: IdSource | None = None,
+    passwords: PasswordHashing | None = None,
+) -> Runtime:
+    """Open the pools and build everything the API and the handlers need."""
+    pool = await create_pool(settings.identity_database_url)
+    try:
+        keyring_pool = await create_pool(settings.keyring_database_url)
+    except BaseException:
+        await pool.close()
+        raise
+    keyring = KeyRing(keyring_pool, load_master_key(settings.keyring_master_key_file))
+    store = EventStore()
+    deps = Dependencies(
+        pool=pool,
+        organisations=OrganisationRepository(store=store, cipher=keyring),
+        users=UserRepository(store=store, cipher=keyring),
+        passwords=passwords or Argon2Passwords(),
+        clock=clock,
+        ids=ids or RandomIds(),
+        policy=Policy(
+            terms_version=settings.identity_terms_version,
+            bookkeeping_years=settings.bookkeeping_years,
+            invitation_ttl=settings.invitation_ttl,
+        ),
+    )
+    private_key = load_or_create_ed25519_key(settings.jwt_private_key_file)
+    issuer = TokenIssuer(
+        private_key,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=settings.access_token_ttl,
+        clock=clock,
+    )
+    # identity verifies its own tokens with its own public key: no HTTP call to itself.
+    verifier = TokenVerifier.from_public_keys(
+        [private_key.public_key()],
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        clock=clock,
+    )
+    return Runtime(
+        settings=settings,
+        pool=pool,
+        keyring_pool=keyring_pool,
+        keyring=keyring,
+        deps=deps,
+        issuer=issuer,
+        verifier=verifier,
+    )
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    await runtime.pool.close()
+    await runtime.keyring_pool.close()
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Make `runtime` the app's dependencies, token issuer and readiness checks."""
+    app.state.deps = runtime.deps
+    app.state.token_issuer = runtime.issuer
+    app.state.access_token_seconds = int(runtime.settings.access_token_ttl.total_seconds())
+    app.state.readiness = {
+        "database": runtime.check_database,
+        "keyring": runtime.check_keyring,
+        "kafka": runtime.check_kafka,
+    }
+    install_token_verifier(app, runtime.verifier)
+
+
+async def _relay_events(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Connect to Kafka (retrying while it is unavailable), then relay the outbox."""
+    producer = make_idempotent_producer(runtime.settings.kafka_bootstrap, client_id=SERVICE)
+    runtime.producer = producer
+    while not stop.is_set():
+        try:
+            await producer.start()
+            break
+        except Exception as error:  # the broker may still be starting: keep trying
+            logger.warning("kafka not reachable yet: %s", type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=2.0)
+    if stop.is_set():
+        return
+    runtime.producer_started.set()
+    try:
+        relay = OutboxRelay(pool=runtime.pool, producer=producer, source_service=SERVICE)
+        await relay.run(stop)
+    finally:
+        await producer.stop()
+
+
+def service_lifespan(settings: IdentitySettings) -> Lifespan:
+    """The lifespan of a served identity: runtime, outbox relay, clean shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await build_runtime(settings)
+        install(app, runtime)
+        stop = asyncio.Event()
+        relay = asyncio.create_task(_relay_events(runtime, stop), name="identity-outbox-relay")
+        try:
+            yield
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(relay, timeout=10.0)
+            await close_runtime(runtime)
+
+    return lifespan
+
+
+def create_service_app(settings: IdentitySettings) -> FastAPI:
+    """The app `identity serve` runs."""
+    return create_app(lifespan=service_lifespan(settings))

@@ -1,0 +1,1 @@
+"""Identity's entrypoints: the HTTP API and the Kafka consumers."""

@@ -1,0 +1,119 @@
+"""The identity process: `identity migrate | serve | create-staff` (typer).
+
+Settings come from the environment (docs/decisions.md) and are read once here, at the start of
+each command, then passed on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from alembic import command
+from alembic.config import Config
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
+from byggrygg_shared.keyring_schema import migrate_keyring
+from byggrygg_shared.observability import configure_logging
+from identity.bootstrap import SERVICE, build_runtime, close_runtime, create_service_app
+from identity.service_layer.errors import EmailAlreadyInUse
+from identity.service_layer.login import handle_create_staff
+from identity.settings import IdentitySettings
+
+# The service folder (services/identity): alembic.ini and migrations/ live there.
+SERVICE_ROOT = Path(__file__).resolve().parents[2]
+MIN_PASSWORD_LENGTH = 12
+
+cli = typer.Typer(help="The ByggRygg identity service.", no_args_is_help=True)
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    """The asyncpg DSN as a SQLAlchemy URL (alembic runs on SQLAlchemy's asyncpg dialect)."""
+    scheme, _, rest = dsn.partition("://")
+    if scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
+        raise typer.BadParameter(f"not a PostgreSQL DSN scheme: {scheme}")
+    return f"postgresql+asyncpg://{rest}"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(SERVICE_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(SERVICE_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url))
+    return config
+
+
+def migrate_database(database_url: str) -> None:
+    """Bring identity's database to the newest schema (alembic upgrade head)."""
+    command.upgrade(alembic_config(database_url), "head")
+
+
+@cli.command()
+def migrate() -> None:
+    """Migrate identity's database and the key ring database to their newest schema."""
+    settings = IdentitySettings()
+    configure_logging(SERVICE, settings.log_level)
+    migrate_database(settings.identity_database_url)
+    asyncio.run(migrate_keyring(settings.keyring_database_url))
+    typer.echo("identity and key ring databases are up to date")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8101,
+) -> None:
+    """Serve the HTTP API; the outbox relay runs alongside it."""
+    settings = IdentitySettings()
+    configure_logging(SERVICE, settings.log_level)
+    # uvicorn's own logging config and access log are off: structlog writes one JSON line per
+    # request (with the correlation id and without personal data).
+    uvicorn.run(
+        create_service_app(settings), host=host, port=port, log_config=None, access_log=False
+    )
+
+
+async def _create_staff(settings: IdentitySettings, email: str, password: str) -> str:
+    runtime = await build_runtime(settings)
+    try:
+        staff_id = await handle_create_staff(deps=runtime.deps, email=email, password=password)
+    finally:
+        await close_runtime(runtime)
+    return str(staff_id)
+
+
+@cli.command("create-staff")
+def create_staff(
+    email: Annotated[str, typer.Option(help="The staff member's login e-mail.")],
+    password_file: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="File holding the password (first line); keeps it out of the process list.",
+        ),
+    ],
+) -> None:
+    """Create a platform_staff account. There is no default account or password."""
+    try:
+        address = str(TypeAdapter(EmailStr).validate_python(email))
+    except ValidationError:
+        raise typer.BadParameter("not a valid e-mail address", param_hint="--email") from None
+    lines = password_file.read_text(encoding="utf-8").splitlines()
+    password = lines[0] if lines else ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise typer.BadParameter(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
+            param_hint="--password-file",
+        )
+    settings = IdentitySettings()
+    configure_logging(SERVICE, settings.log_level)
+    try:
+        staff_id = asyncio.run(_create_staff(settings, address, password))
+    except EmailAlreadyInUse:
+        typer.echo("an account with this e-mail address already exists", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"created platform_staff account {staff_id}")

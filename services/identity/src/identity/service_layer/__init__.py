@@ -1,0 +1,1 @@
+"""Identity's command handlers and queries: load, decide, append, project, in one transaction."""
