@@ -4,7 +4,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 export UV_PYTHON_DOWNLOADS := never
 
-MYPY_PATHS := shared/src $(wildcard services/*/src) deploy/local
+MYPY_PATHS := shared/src $(wildcard services/*/src) deploy/local bench
 SHELL_SCRIPTS := $(wildcard deploy/local/*.sh) .ci/run
 PYTEST_WORKERS ?= 2
 

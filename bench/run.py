@@ -1,0 +1,160 @@
+"""Run the foundation benchmarks on the real local PostgreSQL and Kafka (``make bench``).
+
+Measures, side by side in one run, the shared library against raw clients doing the same work:
+
+1. ``EventStore.append`` vs a raw asyncpg insert of the same rows, one event per transaction
+   and ten events per transaction (target: >= 60 % of raw);
+2. ``OutboxRelay.publish_pending`` vs a raw aiokafka producer sending the same records
+   (target: >= 50 % of raw).
+
+Each measurement has a warm-up round and is repeated (median reported). Everything runs in a
+scratch database and scratch topics that are removed afterwards. Results are written to
+``$BYGGRYGG_BENCH_RESULTS_DIR/<name>.json`` (default ``bench/results``) and summarised on
+stdout; progress goes to stderr.
+
+Reads ``BYGGRYGG_PG_DSN`` (admin DSN) and ``BYGGRYGG_KAFKA_BOOTSTRAP``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eventstore_bench import AppendConfig, bench_appends
+from machine import REPO_ROOT, busy_warning, load_average, machine_facts
+from relay_bench import RelayConfig, bench_relay
+from report import breakdown_table, document, summary_table, write_document
+from scratch import create_event_tables, scratch_database, scratch_topics
+from stats import Comparison
+
+LOCAL_PG_DSN = "postgresql://byggrygg@127.0.0.1:54329/postgres"
+LOCAL_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_RESULTS_DIR = REPO_ROOT / "bench" / "results"
+# Like the platform's event topics (deploy/topics.toml), so keys spread the same way.
+TOPIC_PARTITIONS = 3
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--name", default="foundation", help="result file name (without .json)")
+    parser.add_argument("--appends", type=int, default=2000, help="transactions per append run")
+    parser.add_argument("--batch", type=int, default=10, help="events per transaction, batched")
+    parser.add_argument("--messages", type=int, default=20000, help="messages per relay run")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement")
+    parser.add_argument(
+        "--quick", action="store_true", help="a tenth of the work, one repeat: a smoke test"
+    )
+    parser.add_argument(
+        "--fail-on-miss", action="store_true", help="exit 1 when a target ratio is missed"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.appends, args.messages, args.repeats = args.appends // 10, args.messages // 10, 1
+    return args
+
+
+def append_configs(args: argparse.Namespace) -> list[AppendConfig]:
+    shared: dict[str, Any] = {
+        "transactions": args.appends,
+        "repeats": args.repeats,
+        "warmup_transactions": max(1, args.appends // 4),
+        "breakdown_transactions": max(1, args.appends // 4),
+    }
+    return [
+        AppendConfig(name="eventstore_append_1_per_tx", events_per_tx=1, **shared),
+        AppendConfig(
+            name=f"eventstore_append_{args.batch}_per_tx", events_per_tx=args.batch, **shared
+        ),
+    ]
+
+
+def relay_config(args: argparse.Namespace) -> RelayConfig:
+    return RelayConfig(
+        messages=args.messages,
+        repeats=args.repeats,
+        warmup_messages=max(1, args.messages // 4),
+        breakdown_messages=max(1, args.messages // 4),
+        partitions=TOPIC_PARTITIONS,
+    )
+
+
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+async def run(args: argparse.Namespace) -> int:
+    admin_dsn = os.environ.get("BYGGRYGG_PG_DSN", LOCAL_PG_DSN)
+    bootstrap = os.environ.get("BYGGRYGG_KAFKA_BOOTSTRAP", LOCAL_KAFKA_BOOTSTRAP)
+    results_dir = Path(os.environ.get("BYGGRYGG_BENCH_RESULTS_DIR") or DEFAULT_RESULTS_DIR)
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    machine = await machine_facts(admin_dsn)
+    appends = append_configs(args)
+    relay = relay_config(args)
+
+    comparisons: list[Comparison] = []
+    async with scratch_database(admin_dsn) as dsn:
+        await create_event_tables(dsn, with_raw=True)
+        for config in appends:
+            progress(f"{config.name}: {config.transactions} transactions x {config.repeats}")
+            comparisons.append(await bench_appends(dsn, config))
+    progress(f"outbox_relay_publish: {relay.messages} messages x {relay.repeats}")
+    async with (
+        scratch_database(admin_dsn) as dsn,
+        scratch_topics(bootstrap, ["bench.relay-", "bench.raw-"], partitions=relay.partitions) as (
+            relay_topic,
+            raw_topic,
+        ),
+    ):
+        await create_event_tables(dsn, with_raw=False)
+        comparisons.append(
+            await bench_relay(
+                dsn, bootstrap, relay_topic=relay_topic, raw_topic=raw_topic, config=relay
+            )
+        )
+
+    load_at_end = load_average()
+    # Only the load before the run says something about others: ours is in the later one.
+    warning = busy_warning(machine["load_average_at_start"])
+    doc = document(
+        name=args.name,
+        comparisons=comparisons,
+        machine={**machine, "load_average_at_end": load_at_end},
+        config={
+            "append": [asdict(config) for config in appends],
+            "relay": asdict(relay),
+        },
+        started_at=started_at.isoformat(),
+        duration_s=time.perf_counter() - started,
+        warnings=[warning] if warning else [],
+    )
+    path = write_document(doc, results_dir, args.name)
+    print(summary_table(comparisons))
+    for comparison in comparisons:
+        breakdown: dict[str, Any] = comparison.details.get("breakdown", {})
+        for side, part in breakdown.items():
+            if isinstance(part, dict):
+                title = f"\n{comparison.name}, {side}, per {breakdown['per']}"
+                print(breakdown_table(title, part))
+    print(f"\nresults: {path} ({doc['duration_s']} s)")
+    if warning:
+        progress(f"warning: {warning}")
+    missed = [c.name for c in comparisons if not c.met]
+    if missed:
+        progress(f"target missed: {', '.join(missed)}")
+    return 1 if missed and args.fail_on_miss else 0
+
+
+def main() -> None:
+    sys.exit(asyncio.run(run(parse_args(sys.argv[1:]))))
+
+
+if __name__ == "__main__":
+    main()
