@@ -73,3 +73,12 @@ async def test_a_body_over_the_limit_is_a_413_problem(gateway: httpx.AsyncClient
         headers={"Content-Type": "application/json"},
     )
     assert_problem(response, 413)
+
+
+async def test_the_api_docs_work_behind_the_gateway(gateway: httpx.AsyncClient) -> None:
+    page = await gateway.get("/api/identity/docs")
+    assert page.status_code == 200
+    assert "'/api/identity/openapi.json'" in page.text
+    schema = await gateway.get("/api/identity/openapi.json")
+    assert schema.status_code == 200
+    assert schema.json()["info"]["title"] == "ByggRygg identity"

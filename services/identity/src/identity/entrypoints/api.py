@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from byggrygg_shared.forwarded import ForwardedPrefixMiddleware
 from byggrygg_shared.observability import instrument_app
 from byggrygg_shared.problems import install_problem_handlers
 from identity.entrypoints.errors import install_error_mapping
@@ -55,6 +56,7 @@ def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.add_middleware(ForwardedPrefixMiddleware)
     install_problem_handlers(app)
     install_error_mapping(app)
     instrument_app(app, readiness_checks={name: _readiness(app, name) for name in READINESS_CHECKS})
