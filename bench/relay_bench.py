@@ -244,7 +244,7 @@ async def _breakdown(
     )
     run = await _time_relay(pool, relay, count, clock)
     steps = times.per_unit_us(count)
-    cpu = await _envelope_cpu(pool, stored[:count], clock)
+    cpu = await _envelope_cpu(stored[:count], clock)
     for label, seconds in cpu.items():
         steps[label] = {"us": seconds / count * 1e6, "calls": 1.0}
     rest = run.seconds - times.total() - sum(cpu.values())
@@ -256,22 +256,12 @@ async def _breakdown(
     }
 
 
-async def _envelope_cpu(
-    pool: asyncpg.Pool, stored: Sequence[StoredEvent], clock: Clock
-) -> dict[str, float]:
-    rows = await pool.fetch(
-        f"SELECT {EVENT_COLUMNS} FROM events ORDER BY global_position LIMIT $1",
-        len(stored),
-    )
-    start = clock()
-    for row in rows:
-        row_to_stored(row)
-    decoded = clock() - start
+async def _envelope_cpu(stored: Sequence[StoredEvent], clock: Clock) -> dict[str, float]:
+    """CPU time of building the Kafka records, measured apart from any I/O."""
     start = clock()
     for event in stored:
         to_kafka_record(event, topic=event.topic, source_service=SOURCE_SERVICE)
-    built = clock() - start
-    return {"row_to_stored (json.loads x2)": decoded, "to_kafka_record (cloudevents SDK)": built}
+    return {"to_kafka_record (CloudEvents headers)": clock() - start}
 
 
 async def _check_delivered(bootstrap: str, expected: dict[str, int], config: RelayConfig) -> None:

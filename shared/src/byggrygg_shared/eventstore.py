@@ -9,12 +9,13 @@ Guarantees:
 
 - **Optimistic concurrency.** ``append`` takes the version the caller decided on. If the stream
   has moved on, or a concurrent transaction appends the same version first (the unique
-  ``(stream_id, version)`` index makes the second writer wait for the first and then fail), the
-  append raises ``ConcurrentAppend`` and writes nothing. Nothing is ever overwritten.
+  ``(stream_id, version)`` index makes the second writer wait for the first), the append raises
+  ``ConcurrentAppend`` and leaves nothing behind. Nothing is ever overwritten.
 - **One transaction.** ``append`` must run inside the caller's transaction (the unit of work),
   so the events, the projection rows and the inbox row commit together. It issues
   ``pg_notify`` in that same transaction; PostgreSQL delivers it only on commit, which wakes the
-  outbox relay (``outbox.py``) without polling.
+  outbox relay (``outbox.py``) without polling. After ``ConcurrentAppend`` the caller's
+  transaction is still usable (the caller may retry or roll back).
 - **Outbox.** A row with ``published_at IS NULL`` is not yet on Kafka. The relay publishes such
   rows in ``global_position`` order and then sets ``published_at``. There is no separate outbox
   table to keep in step.
@@ -22,6 +23,25 @@ Guarantees:
   ``global_position`` grows with the version, because a second writer of the same stream waits
   on the first one's unique-index entry. Positions of different streams may commit out of
   order; the relay therefore scans for unpublished rows rather than trusting a checkpoint.
+
+Why one statement: an append is on every command's hot path, and each round trip to
+PostgreSQL costs about as much as the insert itself. So the version check, the insert and the
+notification are one statement (``_APPEND_ONE_SQL``/``_APPEND_MANY_SQL``), one round trip:
+
+- the insert's ``SELECT`` yields rows only if the stream's version is ``expected_version``
+  (this refuses gaps and stale versions);
+- ``ON CONFLICT (stream_id, version) DO NOTHING`` turns a lost race into *missing rows* instead
+  of a unique violation, so no exception aborts the caller's transaction and no savepoint is
+  needed;
+- ``pg_notify`` sits in an uncorrelated scalar subquery of ``RETURNING``, which PostgreSQL
+  evaluates once, when the first inserted row is returned: no rows, no notification.
+
+Fewer rows back than events sent means another writer won, for all of them or (a multi-event
+append racing a shorter one) only some. The rare losing path deletes the rows it did insert,
+so nothing partial survives, reads the stream's committed version and raises
+``ConcurrentAppend``; a notification it may already have queued only wakes the relay for
+nothing. This relies on READ COMMITTED, the unit of work's isolation level: under REPEATABLE
+READ PostgreSQL reports a lost race as a serialization failure, which aborts the transaction.
 
 Payloads are stored as given: personal fields are already key-ring tokens (DESIGN §4).
 """
@@ -32,10 +52,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Final
 
 import asyncpg
 import sqlalchemy as sa
+from prometheus_client.metrics import Counter as PromCounter
+from pydantic_core import to_json
 from sqlalchemy.dialects import postgresql
 
 from byggrygg_shared.contracts import registry
@@ -159,8 +182,38 @@ class StoredEvent:
         return registry.decode(self.ce_type, self.payload)
 
 
+@dataclass(frozen=True, eq=False)  # one instance per class (cached): identity is equality
+class _ContractFacts:
+    """A contract class's routing facts, computed once: they are class constants."""
+
+    event_type: str
+    event_version: int
+    source_service: str
+    topic: str
+    dataschema: str
+    appended: PromCounter  # the labelled child of ``events_appended_total``
+
+
+@cache
+def _facts(contract: type[IntegrationEvent]) -> _ContractFacts:
+    return _ContractFacts(
+        event_type=contract.event_type,
+        event_version=contract.event_version,
+        source_service=contract.source_service,
+        topic=contract.topic,
+        dataschema=contract.dataschema(),
+        appended=events_appended_total.labels(contract.source_service, contract.event_type),
+    )
+
+
 def metadata_document(event: IntegrationEvent, metadata: EventMetadata) -> dict[str, Any]:
     """The ``metadata`` jsonb of an event row: envelope facts plus routing facts."""
+    return _metadata_document(event, metadata, _facts(type(event)))
+
+
+def _metadata_document(
+    event: IntegrationEvent, metadata: EventMetadata, facts: _ContractFacts
+) -> dict[str, Any]:
     return {
         "event_id": str(metadata.event_id),
         "occurred_at": metadata.occurred_at.isoformat(),
@@ -168,9 +221,9 @@ def metadata_document(event: IntegrationEvent, metadata: EventMetadata) -> dict[
         "causation_id": metadata.causation_id,
         "tenant_id": metadata.tenant_id,
         "subject_ref": metadata.subject_ref or event.event_subject(),
-        "source_service": type(event).source_service,
-        "topic": type(event).topic,
-        "dataschema": type(event).dataschema(),
+        "source_service": facts.source_service,
+        "topic": facts.topic,
+        "dataschema": facts.dataschema,
     }
 
 
@@ -195,6 +248,28 @@ def row_to_stored(row: asyncpg.Record) -> StoredEvent:
     )
 
 
+# The whole append in one round trip (see the module docstring): versions are expected + 1,
+# 2, ... in the order given, and ORDER BY keeps global_position growing with the version.
+# JSON travels as text (``::text`` stops a connection's json codec from re-encoding it).
+_APPEND_MANY_SQL: Final = """
+INSERT INTO {table} (stream_id, version, event_type, event_version, payload, metadata)
+SELECT $1, $2 + e.n, e.t, e.tv, e.p::jsonb, e.m::jsonb
+FROM unnest($3::text[], $4::int[], $5::text[], $6::text[]) WITH ORDINALITY AS e(t, tv, p, m, n)
+WHERE (SELECT coalesce(max(version), 0) FROM {table} WHERE stream_id = $1) = $2
+ORDER BY e.n
+ON CONFLICT (stream_id, version) DO NOTHING
+RETURNING global_position, version, recorded_at, (SELECT pg_notify($7, $1)) IS NULL AS notified
+"""
+# The same for the common single event, without the arrays (measurably cheaper to run).
+_APPEND_ONE_SQL: Final = """
+INSERT INTO {table} (stream_id, version, event_type, event_version, payload, metadata)
+SELECT $1, $2 + 1, $3, $4, $5::text::jsonb, $6::text::jsonb
+WHERE (SELECT coalesce(max(version), 0) FROM {table} WHERE stream_id = $1) = $2
+ON CONFLICT (stream_id, version) DO NOTHING
+RETURNING global_position, version, recorded_at, (SELECT pg_notify($7, $1)) IS NULL AS notified
+"""
+
+
 class EventStore:
     """Append to and read streams of the ``events`` table over asyncpg connections.
 
@@ -204,6 +279,8 @@ class EventStore:
     def __init__(self, *, table: str = EVENTS_TABLE, notify_channel: str = OUTBOX_CHANNEL):
         self._table = table
         self._channel = notify_channel
+        self._append_many_sql = _APPEND_MANY_SQL.format(table=table)
+        self._append_one_sql = _APPEND_ONE_SQL.format(table=table)
 
     async def append(
         self,
@@ -218,7 +295,8 @@ class EventStore:
 
         ``metadata`` is one ``EventMetadata`` per event, or a single one shared by all (each
         event then gets its own id, see ``EventMetadata.for_index``). Runs in the caller's
-        transaction and notifies the relay on commit. Raises ``ConcurrentAppend``.
+        transaction and notifies the relay on commit. Raises ``ConcurrentAppend``, after which
+        nothing of this append is in the database and the transaction is still usable.
         """
         if not conn.is_in_transaction():
             raise AppendOutsideTransaction("append must run inside the unit of work's transaction")
@@ -227,45 +305,49 @@ class EventStore:
         if not events:
             return []
         metas = _metadata_per_event(events, metadata)
+        facts = [_facts(type(event)) for event in events]
+        # The dicts are serialised for the insert and handed back as they are, not re-parsed.
+        payloads = [event.model_dump(mode="json") for event in events]
+        documents = [
+            _metadata_document(event, meta, fact)
+            for event, meta, fact in zip(events, metas, facts, strict=True)
+        ]
 
-        actual = await self.stream_version(conn, stream_id)
-        if actual != expected_version:
+        texts = [to_json(payload).decode() for payload in payloads]
+        document_texts = [to_json(document).decode() for document in documents]
+        if len(events) == 1:
+            rows = await conn.fetch(
+                self._append_one_sql,
+                stream_id,
+                expected_version,
+                facts[0].event_type,
+                facts[0].event_version,
+                texts[0],
+                document_texts[0],
+                self._channel,
+            )
+        else:
+            rows = await conn.fetch(
+                self._append_many_sql,
+                stream_id,
+                expected_version,
+                [fact.event_type for fact in facts],
+                [fact.event_version for fact in facts],
+                texts,
+                document_texts,
+                self._channel,
+            )
+        if len(rows) != len(events):
+            actual = await self._undo_lost_race(conn, stream_id, rows)
             raise ConcurrentAppend(stream_id, expected_version, actual)
 
-        versions = [expected_version + i + 1 for i in range(len(events))]
-        payloads = [event.model_dump_json() for event in events]
-        documents = [
-            json.dumps(metadata_document(event, meta))
-            for event, meta in zip(events, metas, strict=True)
-        ]
-        try:
-            # A savepoint, so a lost race leaves the caller's transaction usable.
-            async with conn.transaction():
-                rows = await conn.fetch(
-                    f"""
-                    INSERT INTO {self._table}
-                        (stream_id, version, event_type, event_version, payload, metadata)
-                    SELECT $1, v, t, tv, p::jsonb, m::jsonb
-                    FROM unnest($2::int[], $3::text[], $4::int[], $5::text[], $6::text[])
-                        WITH ORDINALITY AS e(v, t, tv, p, m, n)
-                    ORDER BY n
-                    RETURNING global_position, version, recorded_at
-                    """,  # noqa: S608 - the table name is a constructor constant, not input
-                    stream_id,
-                    versions,
-                    [type(event).event_type for event in events],
-                    [type(event).event_version for event in events],
-                    payloads,
-                    documents,
-                )
-        except asyncpg.UniqueViolationError:
-            raise ConcurrentAppend(
-                stream_id, expected_version, await self.stream_version(conn, stream_id)
-            ) from None
-        await conn.execute("SELECT pg_notify($1, $2)", self._channel, stream_id)
-        for event in events:
-            # Counted when written; a caller's later rollback is not subtracted.
-            events_appended_total.labels(type(event).source_service, type(event).event_type).inc()
+        # Counted when written, once per contract in the append (not per event); a later
+        # rollback is not subtracted.
+        counts: dict[_ContractFacts, int] = {}
+        for fact in facts:
+            counts[fact] = counts.get(fact, 0) + 1
+        for fact, count in counts.items():
+            fact.appended.inc(count)
 
         by_version = {row["version"]: row for row in rows}
         return [
@@ -273,17 +355,36 @@ class EventStore:
                 global_position=by_version[version]["global_position"],
                 stream_id=stream_id,
                 version=version,
-                event_type=type(event).event_type,
-                event_version=type(event).event_version,
-                payload=json.loads(payload),
-                metadata=json.loads(document),
+                event_type=fact.event_type,
+                event_version=fact.event_version,
+                payload=payload,
+                metadata=document,
                 recorded_at=by_version[version]["recorded_at"],
                 published_at=None,
             )
-            for version, event, payload, document in zip(
-                versions, events, payloads, documents, strict=True
+            for version, fact, payload, document in zip(
+                range(expected_version + 1, expected_version + len(events) + 1),
+                facts,
+                payloads,
+                documents,
+                strict=True,
             )
         ]
+
+    async def _undo_lost_race(
+        self, conn: asyncpg.Connection, stream_id: str, inserted: list[asyncpg.Record]
+    ) -> int:
+        """Delete this append's rows (if another writer took some of its versions).
+
+        Returns the stream's committed version for ``ConcurrentAppend``. It is read by a new
+        statement: the append's snapshot predates the winner's commit.
+        """
+        if inserted:
+            await conn.execute(
+                f"DELETE FROM {self._table} WHERE global_position = ANY($1::bigint[])",  # noqa: S608
+                [row["global_position"] for row in inserted],
+            )
+        return await self.stream_version(conn, stream_id)
 
     async def load(
         self, conn: asyncpg.Connection, stream_id: str, *, after_version: int = 0

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from byggrygg_shared.contracts.base import IntegrationEvent
 from byggrygg_shared.contracts.registry import register
@@ -33,11 +34,90 @@ class CounterIncremented(IntegrationEvent):
     by: int
 
 
+@register
+class CounterReset(IntegrationEvent):
+    event_type: ClassVar[str] = "no.byggrygg.storetest.CounterReset"
+    source_service: ClassVar[str] = "storetest"
+    topic: ClassVar[str] = "storetest.counter.v1"
+
+
 store = EventStore()
 
 
 def inc(*amounts: int) -> list[CounterIncremented]:
     return [CounterIncremented(by=a) for a in amounts]
+
+
+async def until_waiting_on_a_lock(
+    pool: asyncpg.Pool, pid: int, pending: asyncio.Future[Any]
+) -> None:
+    """Return once backend ``pid`` waits on a lock (another transaction's uncommitted row)."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while not await pool.fetchval(
+        "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
+    ):
+        assert not pending.done(), "the append finished instead of waiting for the other writer"
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.02)
+
+
+async def race(
+    pool: asyncpg.Pool,
+    *,
+    first: list[int],
+    second: list[int],
+    first_commits: bool = True,
+    retry: bool = False,
+) -> tuple[list[int] | ConcurrentAppend, list[IntegrationEvent]]:
+    """Append ``first`` (uncommitted), then ``second``, both at version 0 of stream "race".
+
+    ``second``'s statement is made to wait on ``first``'s rows; then ``first`` commits (or
+    rolls back) and ``second``'s transaction COMMITS whatever its append did, so anything
+    partial it left would persist. With ``retry``, a losing ``second`` is appended again at the
+    actual version in the same transaction first. Returns ``second``'s outcome (the versions it
+    wrote, or its ``ConcurrentAppend``) and the events stored in the stream afterwards.
+    """
+    async with pool.acquire() as conn_a, pool.acquire() as conn_b:
+        tx_a, tx_b = conn_a.transaction(), conn_b.transaction()
+        await tx_a.start()
+        await tx_b.start()
+        await store.append(
+            conn_a,
+            stream_id="race",
+            expected_version=0,
+            events=inc(*first),
+            metadata=EventMetadata.new(),
+        )
+        append_b = asyncio.ensure_future(
+            store.append(
+                conn_b,
+                stream_id="race",
+                expected_version=0,
+                events=inc(*second),
+                metadata=EventMetadata.new(),
+            )
+        )
+        await until_waiting_on_a_lock(pool, conn_b.get_server_pid(), append_b)
+        await (tx_a.commit() if first_commits else tx_a.rollback())
+        outcome: list[int] | ConcurrentAppend
+        try:
+            outcome = [e.version for e in await append_b]
+        except ConcurrentAppend as lost:
+            outcome = lost
+            if retry:
+                await store.append(
+                    conn_b,
+                    stream_id="race",
+                    expected_version=lost.actual_version,
+                    events=inc(*second),
+                    metadata=EventMetadata.new(),
+                )
+        assert await conn_b.fetchval("SELECT 1") == 1  # still usable either way
+        await tx_b.commit()
+    async with pool.acquire() as conn:
+        events = await store.load(conn, "race")
+    assert [e.version for e in events] == list(range(1, len(events) + 1))
+    return outcome, [e.contract() for e in events]
 
 
 async def test_append_then_load_replays_the_same_events_in_order(events_pool: asyncpg.Pool) -> None:
@@ -122,24 +202,13 @@ async def test_two_concurrent_appends_at_the_same_version_exactly_one_wins(
         )
 
         # B must really be inside its INSERT, waiting for A's uncommitted row.
-        async def b_waits_on_a_lock() -> bool:
-            return bool(
-                await events_pool.fetchval(
-                    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid_b
-                )
-            )
-
-        deadline = asyncio.get_running_loop().time() + 60
-        while not await b_waits_on_a_lock():
-            assert not append_b.done(), "B finished before A committed"
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.02)
+        await until_waiting_on_a_lock(events_pool, pid_b, append_b)
 
         await tx_a.commit()
         with pytest.raises(ConcurrentAppend) as caught:
             await append_b
         assert caught.value.actual_version == 1
-        # The loser's transaction is still usable: the failed insert was in a savepoint.
+        # The loser's transaction is still usable: the lost race raised no database error.
         assert await conn_b.fetchval("SELECT 1") == 1
         await tx_b.rollback()
 
@@ -268,3 +337,141 @@ async def test_replaying_any_history_gives_back_exactly_what_was_appended(
             assert [e.contract() for e in events] == inc(*amounts)
             assert [e.version for e in events] == list(range(1, len(amounts) + 1))
             assert await store.stream_version(conn, stream_id) == len(amounts)
+
+
+async def test_a_longer_append_losing_to_a_shorter_one_leaves_nothing_partial(
+    events_pool: asyncpg.Pool,
+) -> None:
+    """B's versions 2 and 3 are free, version 1 is taken: none of B's rows may survive."""
+    outcome, stored = await race(events_pool, first=[1], second=[7, 8, 9])
+    assert isinstance(outcome, ConcurrentAppend)
+    assert (outcome.expected_version, outcome.actual_version) == (0, 1)
+    assert stored == inc(1)
+
+    # The versions B briefly held are free again: the next writer gets them.
+    async with transaction(events_pool) as conn:
+        appended = await store.append(
+            conn,
+            stream_id="race",
+            expected_version=1,
+            events=inc(2, 3),
+            metadata=EventMetadata.new(),
+        )
+    assert [e.version for e in appended] == [2, 3]
+
+
+async def test_the_loser_of_a_partial_race_can_retry_in_the_same_transaction(
+    events_pool: asyncpg.Pool,
+) -> None:
+    """The versions the loser held and gave back are free again inside its own transaction."""
+    outcome, stored = await race(events_pool, first=[1], second=[7, 8, 9], retry=True)
+    assert isinstance(outcome, ConcurrentAppend)
+    assert stored == inc(1, 7, 8, 9)
+
+
+async def test_a_multi_event_append_losing_every_version_writes_nothing(
+    events_pool: asyncpg.Pool,
+) -> None:
+    outcome, stored = await race(events_pool, first=[1, 2, 3], second=[7, 8])
+    assert isinstance(outcome, ConcurrentAppend)
+    assert outcome.actual_version == 3
+    assert stored == inc(1, 2, 3)
+
+
+async def test_a_waiting_append_wins_when_the_first_writer_rolls_back(
+    events_pool: asyncpg.Pool,
+) -> None:
+    outcome, stored = await race(events_pool, first=[1], second=[7, 8], first_commits=False)
+    assert outcome == [1, 2]
+    assert stored == inc(7, 8)
+
+
+async def test_an_expected_version_beyond_the_stream_is_refused(
+    events_pool: asyncpg.Pool,
+) -> None:
+    """Versions must stay dense: appending at 5 to a stream at 1 would leave a gap."""
+    async with transaction(events_pool) as conn:
+        await store.append(
+            conn, stream_id="g", expected_version=0, events=inc(1), metadata=EventMetadata.new()
+        )
+    async with transaction(events_pool) as conn:
+        with pytest.raises(ConcurrentAppend) as caught:
+            await store.append(
+                conn, stream_id="g", expected_version=5, events=inc(2), metadata=EventMetadata.new()
+            )
+        assert caught.value.actual_version == 1
+        # Same transaction, right version: the refusal left the unit of work usable.
+        await store.append(
+            conn, stream_id="g", expected_version=1, events=inc(2), metadata=EventMetadata.new()
+        )
+    async with events_pool.acquire() as conn:
+        assert [e.contract() for e in await store.load(conn, "g")] == inc(1, 2)
+
+
+async def test_appends_in_one_transaction_see_each_other(events_pool: asyncpg.Pool) -> None:
+    async with transaction(events_pool) as conn:
+        await store.append(
+            conn, stream_id="t", expected_version=0, events=inc(1), metadata=EventMetadata.new()
+        )
+        with pytest.raises(ConcurrentAppend):
+            await store.append(
+                conn, stream_id="t", expected_version=0, events=inc(2), metadata=EventMetadata.new()
+            )
+        await store.append(
+            conn, stream_id="t", expected_version=1, events=inc(3), metadata=EventMetadata.new()
+        )
+    async with events_pool.acquire() as conn:
+        assert [e.contract() for e in await store.load(conn, "t")] == inc(1, 3)
+
+
+def appended_count(event_type: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "byggrygg_events_appended_total", {"service": "storetest", "event_type": event_type}
+    )
+    return value or 0.0
+
+
+async def test_appended_events_are_counted_per_type_and_refusals_are_not(
+    events_pool: asyncpg.Pool,
+) -> None:
+    before = (
+        appended_count(CounterIncremented.event_type),
+        appended_count(CounterReset.event_type),
+    )
+    async with transaction(events_pool) as conn:
+        await store.append(
+            conn,
+            stream_id="m",
+            expected_version=0,
+            events=[*inc(1, 2), CounterReset(), *inc(3)],
+            metadata=EventMetadata.new(),
+        )
+        with pytest.raises(ConcurrentAppend):
+            await store.append(
+                conn, stream_id="m", expected_version=0, events=inc(4), metadata=EventMetadata.new()
+            )
+    after = (appended_count(CounterIncremented.event_type), appended_count(CounterReset.event_type))
+    assert (after[0] - before[0], after[1] - before[1]) == (3, 1)
+
+
+async def test_returned_events_equal_what_a_reader_loads(events_pool: asyncpg.Pool) -> None:
+    """The append hands back the dicts it serialised; they must match the stored JSON."""
+    meta = EventMetadata.new(correlation_id="c", causation_id="k", tenant_id="t1")
+    async with transaction(events_pool) as conn:
+        appended = await store.append(
+            conn,
+            stream_id="eq",
+            expected_version=0,
+            events=[*inc(1), CounterReset(), *inc(-2)],
+            metadata=meta,
+        )
+    async with events_pool.acquire() as conn:
+        loaded = await store.load(conn, "eq")
+    assert appended == loaded
+    assert [e.event_type for e in loaded] == [
+        CounterIncremented.event_type,
+        CounterReset.event_type,
+        CounterIncremented.event_type,
+    ]
+    assert loaded[0].metadata["dataschema"] == CounterIncremented.dataschema()
+    assert loaded[1].metadata["dataschema"] == CounterReset.dataschema()
