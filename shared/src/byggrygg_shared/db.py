@@ -5,6 +5,17 @@ one transaction: the event append, the projection update and the inbox row commi
 together (DESIGN §2). Pools made here decode and encode ``json``/``jsonb`` values as Python
 objects, so callers pass and receive dicts and lists, never pre-serialised strings.
 
+Releasing a pooled connection normally costs one more round trip: asyncpg's session reset
+(``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``), about a fifth of a one-event
+command here. A unit of work that committed through ``transaction`` has nothing to reset:
+everything it did ended with the transaction, provided it keeps to the rule below, so its
+connection goes back without that query. Any other use of the pool (a rollback, a plain
+``pool.acquire()`` such as the relay's LISTEN and advisory lock) still gets the full reset.
+
+Rule for code inside ``transaction``: no session-level state. Use ``SET LOCAL``, never ``SET``;
+``pg_advisory_xact_lock``, never ``pg_advisory_lock``; no ``LISTEN``. (Measured in
+``make bench``: the append's unit of work.)
+
 ``create_all`` renders a SQLAlchemy ``MetaData`` as PostgreSQL DDL and runs it through asyncpg:
 for tests and tools that need the tables without running alembic.
 """
@@ -14,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 import asyncpg
 import sqlalchemy as sa
@@ -31,10 +43,22 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+# True while `transaction` releases a connection whose unit of work committed.
+_COMMITTED_UNIT_OF_WORK: ContextVar[bool] = ContextVar("committed_unit_of_work", default=False)
+
+
+async def _reset_session(conn: asyncpg.Connection) -> None:
+    if _COMMITTED_UNIT_OF_WORK.get():
+        return  # nothing outlives a committed transaction (see the module's rule)
+    query = conn.get_reset_query()
+    if query:
+        await conn.execute(query)
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """Open a pool on ``dsn`` whose connections map json/jsonb to Python objects."""
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_reset_session
     )
     if pool is None:  # asyncpg types the result as optional; it is only None when not awaited
         raise RuntimeError("asyncpg.create_pool returned no pool")
@@ -48,8 +72,15 @@ async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     Commits when the block ends normally, rolls back when it raises.
     """
     conn: asyncpg.Connection
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn
+    committed = None  # the flag's token, set only once the transaction has committed
+    try:
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                yield conn
+            committed = _COMMITTED_UNIT_OF_WORK.set(True)  # read by the release just below
+    finally:
+        if committed is not None:
+            _COMMITTED_UNIT_OF_WORK.reset(committed)
 
 
 def render_ddl(metadata: sa.MetaData) -> list[str]:
