@@ -12,7 +12,8 @@ import asyncpg
 
 from identity.adapters.projections import project_organisation
 from identity.adapters.queries import OrganisationView, fetch_organisation
-from identity.domain.organisation import ListedPerson, Organisation
+from identity.adapters.repositories import Recorded
+from identity.domain.organisation import ListedPerson, Organisation, OrganisationEvent
 from identity.domain.orgnumber import OrganisationNumber
 from identity.domain.values import (
     PaymentInformation,
@@ -77,13 +78,7 @@ async def handle_register_organisation(
                 billing_key_ref=deps.ids.new_subject_ref(),
                 registered_by=actor.user_id,
             )
-            recorded = await deps.organisations.save(
-                conn,
-                organisation,
-                aggregate_id=organisation_id,
-                metadata=deps.metadata(organisation_id=organisation_id),
-            )
-            await project_organisation(conn, recorded)
+            await _save(conn, deps, organisation, organisation_id)
     except asyncpg.UniqueViolationError as error:
         raise conflict_for(error) from None
     return organisation_id
@@ -119,13 +114,7 @@ async def handle_list_person(
                 subject_ref=person.subject_ref,
                 invited_by=actor.user_id,
             )
-            recorded = await deps.organisations.save(
-                conn,
-                organisation,
-                aggregate_id=organisation_id,
-                metadata=deps.metadata(organisation_id=organisation_id),
-            )
-            await project_organisation(conn, recorded)
+            recorded = await _save(conn, deps, organisation, organisation_id)
     except asyncpg.UniqueViolationError as error:
         raise conflict_for(error) from None
     return ListedWithInvitation(
@@ -151,13 +140,7 @@ async def handle_end_contract(
             bookkeeping_years=deps.policy.bookkeeping_years,
             ended_by=actor.user_id,
         )
-        recorded = await deps.organisations.save(
-            conn,
-            organisation,
-            aggregate_id=organisation_id,
-            metadata=deps.metadata(organisation_id=organisation_id),
-        )
-        await project_organisation(conn, recorded)
+        await _save(conn, deps, organisation, organisation_id)
         await delete_invitations_of(conn, organisation_id)
 
 
@@ -170,6 +153,20 @@ async def get_organisation(
     if view is None:
         raise OrganisationNotFound(str(organisation_id))
     return view
+
+
+async def _save(
+    conn: asyncpg.Connection, deps: Dependencies, organisation: Organisation, organisation_id: UUID
+) -> list[Recorded[OrganisationEvent]]:
+    """Append the organisation's new events and update its projection, in the caller's unit."""
+    recorded = await deps.organisations.save(
+        conn,
+        organisation,
+        aggregate_id=organisation_id,
+        metadata=deps.metadata(organisation_id=organisation_id),
+    )
+    await project_organisation(conn, recorded)
+    return recorded
 
 
 async def _load(
