@@ -41,6 +41,7 @@ CloudEvents ``source``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import Counter
@@ -59,6 +60,7 @@ __all__ = [
     "OutboxPublishFailed",
     "OutboxRelay",
     "make_idempotent_producer",
+    "relay_until_stopped",
 ]
 
 logger = logging.getLogger(__name__)
@@ -293,3 +295,35 @@ async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) ->
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+async def relay_until_stopped(
+    *,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    source_service: str,
+    stop: asyncio.Event,
+    connected: asyncio.Event | None = None,
+    retry_interval: float = 2.0,
+) -> None:
+    """What a service process runs beside its API: connect ``producer`` (retrying while the
+    broker is unreachable, so a service may start before Kafka), then relay its outbox until
+    ``stop`` is set, then stop the producer. ``connected`` is set once the producer is up,
+    for readiness checks.
+    """
+    while not stop.is_set():
+        try:
+            await producer.start()
+            break
+        except Exception as error:  # the broker may still be starting: keep trying
+            logger.warning("kafka not reachable yet: %s", type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=retry_interval)
+    if stop.is_set():
+        return
+    if connected is not None:
+        connected.set()
+    try:
+        await OutboxRelay(pool=pool, producer=producer, source_service=source_service).run(stop)
+    finally:
+        await producer.stop()

@@ -19,7 +19,7 @@ from byggrygg_shared.db import create_pool, transaction
 from byggrygg_shared.envelope import EventMetadata, from_kafka_record
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.inbox import claim
-from byggrygg_shared.outbox import OutboxRelay, make_idempotent_producer
+from byggrygg_shared.outbox import OutboxRelay, make_idempotent_producer, relay_until_stopped
 
 from ..conftest import eventually, on_topic
 
@@ -278,3 +278,44 @@ async def test_only_one_relay_is_active_and_a_standby_takes_over(
 
     per_key = first_deliveries(await read_topic(topic, 11))
     assert per_key == {b"p": [1, 2, 3, 4], b"q": [1, 2, 3, 4], b"r": [1, 2, 3]}
+
+
+async def test_a_service_relay_waits_for_the_broker_then_publishes_until_stopped(
+    events_pool: asyncpg.Pool, kafka_bootstrap: str, new_topic: Any, read_topic: ReadTopic
+) -> None:
+    # No broker listens on this port: the relay keeps retrying instead of failing the service.
+    stop, connected = asyncio.Event(), asyncio.Event()
+    unreachable = make_idempotent_producer("127.0.0.1:1", request_timeout_ms=500)
+    waiting = asyncio.create_task(
+        relay_until_stopped(
+            pool=events_pool,
+            producer=unreachable,
+            source_service="relaytest",
+            stop=stop,
+            connected=connected,
+            retry_interval=0.1,
+        )
+    )
+    await asyncio.sleep(1.0)
+    assert not waiting.done()
+    assert not connected.is_set()
+    stop.set()
+    await asyncio.wait_for(waiting, timeout=30)
+
+    topic = await new_topic("relay-service", partitions=1)
+    stop, connected = asyncio.Event(), asyncio.Event()
+    running = asyncio.create_task(
+        relay_until_stopped(
+            pool=events_pool,
+            producer=make_idempotent_producer(kafka_bootstrap),
+            source_service="relaytest",
+            stop=stop,
+            connected=connected,
+        )
+    )
+    await asyncio.wait_for(connected.wait(), timeout=60)
+    await append_steps(events_pool, on_topic(StepRecorded, topic), {"s": 3})
+    assert first_deliveries(await read_topic(topic, 3)) == {b"s": [1, 2, 3]}
+    stop.set()
+    await asyncio.wait_for(running, timeout=30)
+    assert await unpublished(events_pool) == 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ from byggrygg_shared.auth import (
 from byggrygg_shared.db import create_pool
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import KeyRing, load_master_key
-from byggrygg_shared.outbox import OutboxRelay, make_idempotent_producer
+from byggrygg_shared.outbox import make_idempotent_producer, relay_until_stopped
 from identity.adapters.passwords import Argon2Passwords
 from identity.adapters.repositories import OrganisationRepository, UserRepository
 from identity.entrypoints.api import Lifespan, create_app
@@ -43,7 +42,6 @@ from identity.service_layer.context import (
 from identity.settings import IdentitySettings
 
 SERVICE = "identity"
-logger = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -151,24 +149,14 @@ def install(app: FastAPI, runtime: Runtime) -> None:
 
 async def _relay_events(runtime: Runtime, stop: asyncio.Event) -> None:
     """Connect to Kafka (retrying while it is unavailable), then relay the outbox."""
-    producer = make_idempotent_producer(runtime.settings.kafka_bootstrap, client_id=SERVICE)
-    runtime.producer = producer
-    while not stop.is_set():
-        try:
-            await producer.start()
-            break
-        except Exception as error:  # the broker may still be starting: keep trying
-            logger.warning("kafka not reachable yet: %s", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=2.0)
-    if stop.is_set():
-        return
-    runtime.producer_started.set()
-    try:
-        relay = OutboxRelay(pool=runtime.pool, producer=producer, source_service=SERVICE)
-        await relay.run(stop)
-    finally:
-        await producer.stop()
+    runtime.producer = make_idempotent_producer(runtime.settings.kafka_bootstrap, client_id=SERVICE)
+    await relay_until_stopped(
+        pool=runtime.pool,
+        producer=runtime.producer,
+        source_service=SERVICE,
+        stop=stop,
+        connected=runtime.producer_started,
+    )
 
 
 def service_lifespan(settings: IdentitySettings) -> Lifespan:
