@@ -8,7 +8,7 @@ MYPY_PATHS := shared/src $(wildcard services/*/src) deploy/local bench
 SHELL_SCRIPTS := $(wildcard deploy/local/*.sh) .ci/run
 PYTEST_WORKERS ?= 2
 
-.PHONY: help up down status logs lint test bench
+.PHONY: help up down status logs lint asyncapi test bench
 
 help:
 	@echo "make up      install what is missing, start PostgreSQL, Kafka, topics, gateway, services"
@@ -16,6 +16,7 @@ help:
 	@echo "make status  what is running"
 	@echo "make logs    follow the logs in .run/logs/ (LOG=identity for one of them)"
 	@echo "make lint    ruff check, ruff format --check, mypy --strict, shellcheck"
+	@echo "make asyncapi  check docs/asyncapi.json is current and valid (npm's @asyncapi/parser)"
 	@echo "make test    start everything (as make up), run every test (pytest -n $(PYTEST_WORKERS))"
 	@echo "make bench   run the benchmarks, JSON results in bench/results/"
 
@@ -40,6 +41,14 @@ lint:
 	echo "+ uv run mypy $(MYPY_PATHS)"; uv run mypy $(MYPY_PATHS) || rc=1; \
 	echo "+ shellcheck -x $(SHELL_SCRIPTS)"; shellcheck -x $(SHELL_SCRIPTS) || rc=1; \
 	exit $$rc
+
+ASYNCAPI_PARSER := @asyncapi/parser@3.6.6
+# The AsyncAPI document (docs/asyncapi.json, generated from the contracts) is current and valid
+# by the official parser. The script sits beside its node_modules: ESM ignores NODE_PATH.
+asyncapi:
+	@uv run python -m byggrygg_shared.asyncapi --check --docs docs
+	@mkdir -p .run/asyncapi && cd .run/asyncapi && { test -d node_modules/@asyncapi/parser || npm install --no-save --no-audit --no-fund --loglevel=error $(ASYNCAPI_PARSER) >/dev/null; }
+	@cp deploy/local/validate_asyncapi.mjs .run/asyncapi/ && node .run/asyncapi/validate_asyncapi.mjs docs/asyncapi.json
 
 # pytest exits 5 when it collected no test: that is a failure here, never a green run.
 test:
