@@ -23,13 +23,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import asyncpg
 import pytest
 import pytest_asyncio
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import UnknownTopicOrPartitionError, for_code
+
+from byggrygg_shared.db import scratch_database
 
 LOCAL_PG_DSN = "postgresql://byggrygg@127.0.0.1:54329/postgres"
 LOCAL_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
@@ -105,29 +106,11 @@ def pg_admin_dsn(_docker_available: bool) -> Iterator[str]:
     yield dsn
 
 
-def _with_database(dsn: str, database: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def fresh_database(pg_admin_dsn: str) -> AsyncIterator[str]:
     """An empty database of its own for this test; yields its DSN, drops it afterwards."""
-    name = f"test_{_unique_suffix()}"
-    admin = await asyncpg.connect(pg_admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield _with_database(pg_admin_dsn, name)
-    finally:
-        admin = await asyncpg.connect(pg_admin_dsn)
-        try:
-            # FORCE: a pool the test forgot to close must not keep the database alive.
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with scratch_database(pg_admin_dsn, f"test_{_unique_suffix()}") as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="session")

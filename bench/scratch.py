@@ -12,13 +12,13 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import sqlalchemy as sa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import UnknownTopicOrPartitionError, for_code
 
+from byggrygg_shared import db
 from byggrygg_shared.db import create_all
 from byggrygg_shared.eventstore import events_table
 
@@ -34,29 +34,11 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:12]}"
 
 
-def with_database(dsn: str, database: str) -> str:
-    """``dsn`` pointed at another database on the same server."""
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
-
-
 @asynccontextmanager
 async def scratch_database(admin_dsn: str, prefix: str = "bench_") -> AsyncIterator[str]:
-    """Create an empty database, yield its DSN, drop it (forcibly) afterwards."""
-    name = unique(prefix)
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield with_database(admin_dsn, name)
-    finally:
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            # FORCE: a pool left open by a failed bench must not keep the database alive.
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    """Create an empty, uniquely named database, yield its DSN, drop it afterwards."""
+    async with db.scratch_database(admin_dsn, unique(prefix)) as dsn:
+        yield dsn
 
 
 async def create_event_tables(dsn: str, *, with_raw: bool) -> None:

@@ -27,13 +27,12 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 
 from byggrygg_shared.auth import load_or_create_ed25519_key
+from byggrygg_shared.db import create_database, drop_database
 from byggrygg_shared.keyring import create_master_key_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,10 +62,6 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-def _with_database(dsn: str, database: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
-
-
 def free_port() -> int:
     """A loopback port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -79,24 +74,6 @@ def log_tail(log_file: Path) -> str:
         return "(no log written)"
     lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
     return "\n".join(lines[-LOG_TAIL_LINES:])
-
-
-async def _create_database(admin_dsn: str, name: str) -> str:
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return _with_database(admin_dsn, name)
-
-
-async def _drop_database(admin_dsn: str, name: str) -> None:
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        # FORCE: connections of a process that did not stop cleanly must not keep it alive.
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def _run_cli(args: list[str], env: dict[str, str], log_file: Path, limit_s: float) -> None:
@@ -198,9 +175,9 @@ async def running_identity(
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
 
-    database_url = await _create_database(admin_dsn, identity_db)
+    database_url = await create_database(admin_dsn, identity_db)
     try:
-        keyring_database_url = await _create_database(admin_dsn, keyring_db)
+        keyring_database_url = await create_database(admin_dsn, keyring_db)
         env = {
             **os.environ,
             "UV_PYTHON_DOWNLOADS": "never",
@@ -256,5 +233,5 @@ async def running_identity(
         finally:
             await _stop(process)
     finally:
-        await _drop_database(admin_dsn, keyring_db)
-        await _drop_database(admin_dsn, identity_db)
+        await drop_database(admin_dsn, keyring_db)
+        await drop_database(admin_dsn, identity_db)

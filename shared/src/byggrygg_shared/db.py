@@ -26,13 +26,23 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-__all__ = ["create_all", "create_pool", "render_ddl", "transaction"]
+__all__ = [
+    "create_all",
+    "create_database",
+    "create_pool",
+    "drop_database",
+    "dsn_with_database",
+    "render_ddl",
+    "scratch_database",
+    "transaction",
+]
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -101,3 +111,38 @@ async def create_all(conn: asyncpg.Connection, metadata: sa.MetaData) -> None:
     async with conn.transaction():
         for statement in render_ddl(metadata):
             await conn.execute(statement)
+
+
+def dsn_with_database(dsn: str, database: str) -> str:
+    """``dsn`` pointed at another database on the same server."""
+    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
+
+
+async def create_database(admin_dsn: str, name: str) -> str:
+    """Create the empty database ``name`` (for tests, benchmarks and tools); return its DSN."""
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return dsn_with_database(admin_dsn, name)
+
+
+async def drop_database(admin_dsn: str, name: str) -> None:
+    """Drop ``name`` if it exists, even while something is still connected to it."""
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        # FORCE: a pool left open (a failed test, a killed process) must not keep it alive.
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@asynccontextmanager
+async def scratch_database(admin_dsn: str, name: str) -> AsyncIterator[str]:
+    """A new empty database ``name`` for the block, dropped afterwards; yields its DSN."""
+    dsn = await create_database(admin_dsn, name)
+    try:
+        yield dsn
+    finally:
+        await drop_database(admin_dsn, name)
