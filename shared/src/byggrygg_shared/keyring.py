@@ -42,6 +42,8 @@ import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from byggrygg_shared.db import transaction
+
 __all__ = [
     "ERASED",
     "TOKEN_PREFIX",
@@ -226,8 +228,7 @@ class KeyRing:
         A subject never seen before gets a tombstone too, so nothing can be encrypted for it.
         """
         now = self._clock()
-        conn: asyncpg.Connection
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with transaction(self._pool) as conn:
             await conn.execute("DELETE FROM keyring_data_keys WHERE subject_ref = $1", subject_ref)
             changed = await conn.fetchval(
                 "INSERT INTO keyring_subjects (subject_ref, key_id, created_at, shredded_at) "
@@ -248,8 +249,7 @@ class KeyRing:
         return bool(shredded)
 
     async def _data_key_for_writing(self, subject_ref: str) -> tuple[str, bytes]:
-        conn: asyncpg.Connection
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with transaction(self._pool) as conn:
             row = await self._subject_key(conn, subject_ref)
             if row is None:
                 key_id = uuid.UUID(bytes=self._random(16)).hex
