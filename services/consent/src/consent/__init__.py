@@ -1,0 +1,1 @@
+"""The consent service: newsletter, cookies, correspondence, policy versions, complaints."""

@@ -1,0 +1,1 @@
+"""Contracts of the courses service (filled in by issue 4)."""
