@@ -1,0 +1,1 @@
+"""Consent's adapters: tables, projections, the mail outbox and the SMTP client."""

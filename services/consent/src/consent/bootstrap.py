@@ -1,0 +1,226 @@
+"""The one place that builds consent's real objects from settings (STYLE: bootstrap).
+
+`build_runtime` opens the database pools and builds the handlers' `Dependencies`, the token
+verifier and the mail sender; `install` puts them into a FastAPI app. `service_lifespan` is
+what `serve` runs: build, install, then keep the background workers running until shutdown:
+
+- the outbox relay (events to Kafka),
+- the mail sender (mail outbox to SMTP),
+- the Kafka subscribers (`entrypoints/consumers.py`, run by `byggrygg_shared.subscriptions`).
+
+Tests call `build_runtime` with their own databases, verifier and mail transport, and skip
+Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+
+from byggrygg_shared.auth import TokenVerifier, install_token_verifier
+from byggrygg_shared.db import create_pool
+from byggrygg_shared.eventstore import EventStore
+from byggrygg_shared.keyring import KeyRing, create_master_key_file, load_master_key
+from byggrygg_shared.outbox import make_idempotent_producer, relay_until_stopped
+from byggrygg_shared.subscriptions import Subscriptions
+from consent.adapters.smtp import SmtpTransport
+from consent.entrypoints.api import Lifespan, create_app
+from consent.entrypoints.consumers import register_consumers
+from consent.service_layer.context import (
+    Clock,
+    Dependencies,
+    IdSource,
+    Links,
+    Policy,
+    RandomIds,
+)
+from consent.service_layer.mail import MailSender, MailTransport
+from consent.settings import ConsentSettings
+
+SERVICE = "consent"
+
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def load_link_key(settings: ConsentSettings) -> bytes:
+    """The secret that signs one-click links; created (32 random bytes) on first start."""
+    create_master_key_file(settings.consent_link_key_file)
+    return load_master_key(settings.consent_link_key_file)
+
+
+@dataclass
+class Runtime:
+    """The live objects of one consent process."""
+
+    settings: ConsentSettings
+    pool: asyncpg.Pool
+    keyring_pool: asyncpg.Pool
+    keyring: KeyRing
+    deps: Dependencies
+    verifier: TokenVerifier
+    mail_sender: MailSender
+    producer: AIOKafkaProducer | None = None
+    producer_started: asyncio.Event = field(default_factory=asyncio.Event)
+    subscriptions: Subscriptions | None = None
+
+    async def check_database(self) -> None:
+        await self.pool.fetchval("SELECT 1")
+
+    async def check_keyring(self) -> None:
+        await self.keyring_pool.fetchval("SELECT 1")
+
+    async def check_kafka(self) -> None:
+        if self.producer is None or not self.producer_started.is_set():
+            raise ConnectionError("the Kafka producer is not connected")
+        await self.producer.client.fetch_all_metadata()
+
+    async def check_consumers(self) -> None:
+        if self.subscriptions is None:
+            raise ConnectionError("the Kafka consumers are not running")
+        await self.subscriptions.check()
+
+
+async def build_runtime(
+    settings: ConsentSettings,
+    *,
+    clock: Clock = utc_now,
+    ids: IdSource | None = None,
+    verifier: TokenVerifier | None = None,
+    mail_transport: MailTransport | None = None,
+) -> Runtime:
+    """Open the pools and build everything the API, the handlers and the workers need."""
+    pool = await create_pool(settings.consent_database_url)
+    try:
+        keyring_pool = await create_pool(settings.keyring_database_url)
+    except BaseException:
+        await pool.close()
+        raise
+    keyring = KeyRing(keyring_pool, load_master_key(settings.keyring_master_key_file))
+    deps = Dependencies(
+        pool=pool,
+        store=EventStore(),
+        cipher=keyring,
+        clock=clock,
+        ids=ids or RandomIds(),
+        links=Links(public_url=settings.public_url, signing_key=load_link_key(settings)),
+        policy=Policy(
+            confirmation_ttl=settings.confirmation_ttl,
+            correspondence_retention_years=settings.consent_correspondence_retention_years,
+        ),
+        shredder=keyring,
+    )
+    mail_sender = MailSender(
+        pool=pool,
+        transport=mail_transport
+        or SmtpTransport(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            timeout=settings.smtp_timeout_seconds,
+        ),
+        sender_address=settings.consent_mail_from,
+        clock=clock,
+    )
+    return Runtime(
+        settings=settings,
+        pool=pool,
+        keyring_pool=keyring_pool,
+        keyring=keyring,
+        deps=deps,
+        # Tokens are identity's: verified with its public keys from the JWKS URL.
+        verifier=verifier
+        or TokenVerifier.from_jwks_url(
+            settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        ),
+        mail_sender=mail_sender,
+    )
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    await runtime.verifier.aclose()
+    await runtime.pool.close()
+    await runtime.keyring_pool.close()
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Make `runtime` the app's dependencies, token verifier and readiness checks."""
+    app.state.deps = runtime.deps
+    app.state.visitor_cookie_secure = runtime.settings.consent_visitor_cookie_secure
+    app.state.readiness = {
+        "database": runtime.check_database,
+        "keyring": runtime.check_keyring,
+        "kafka": runtime.check_kafka,
+        "mail": runtime.mail_sender.check,
+        "consumers": runtime.check_consumers,
+    }
+    install_token_verifier(app, runtime.verifier)
+
+
+async def _relay_events(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Connect to Kafka (retrying while it is unavailable), then relay the outbox."""
+    runtime.producer = make_idempotent_producer(runtime.settings.kafka_bootstrap, client_id=SERVICE)
+    await relay_until_stopped(
+        pool=runtime.pool,
+        producer=runtime.producer,
+        source_service=SERVICE,
+        stop=stop,
+        connected=runtime.producer_started,
+    )
+
+
+async def _run_subscriptions(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Run consent's Kafka subscribers (registered in `entrypoints/consumers.py`)."""
+    runtime.subscriptions = Subscriptions(
+        bootstrap=runtime.settings.kafka_bootstrap,
+        client_id=SERVICE,
+        register=register_consumers(runtime),
+    )
+    await runtime.subscriptions.run(stop)
+
+
+def background_workers(runtime: Runtime) -> dict[str, Worker]:
+    """Every task a served consent runs beside its API, by name."""
+    return {
+        "outbox-relay": lambda stop: _relay_events(runtime, stop),
+        "mail-sender": runtime.mail_sender.run,
+        "subscriptions": lambda stop: _run_subscriptions(runtime, stop),
+    }
+
+
+def service_lifespan(settings: ConsentSettings) -> Lifespan:
+    """The lifespan of a served consent: runtime, background workers, clean shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await build_runtime(settings)
+        install(app, runtime)
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(worker(stop), name=f"consent-{name}")
+            for name, worker in background_workers(runtime).items()
+        ]
+        try:
+            yield
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*tasks), timeout=10.0)
+            await close_runtime(runtime)
+
+    return lifespan
+
+
+def create_service_app(settings: ConsentSettings) -> FastAPI:
+    """The app `consent serve` runs."""
+    return create_app(lifespan=service_lifespan(settings))

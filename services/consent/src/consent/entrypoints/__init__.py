@@ -1,0 +1,1 @@
+"""Consent's entrypoints: the HTTP API and the Kafka subscribers."""

@@ -1,0 +1,63 @@
+"""Consent's Kafka subscribers: each translates a message into a command.
+
+`register_consumers(runtime)` returns the function `byggrygg_shared.subscriptions` calls on
+every new broker to add the subscribers; bootstrap runs them beside the API. Handlers are
+idempotent: ``inbox.claim`` in the effect's transaction.
+
+- ``identity.organisation.v1``: ``ContractEnded`` starts the R9 retention clock of the
+  organisation's correspondence (``service_layer.customers``). Other events of the topic are
+  not consent's business and are passed over.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from byggrygg_shared.contracts import identity as identity_contracts
+from byggrygg_shared.envelope import ReceivedEvent
+from byggrygg_shared.messaging import event_from_message
+from byggrygg_shared.subscriptions import RegisterSubscribers
+from consent.service_layer.context import Dependencies
+from consent.service_layer.customers import handle_contract_ended
+
+if TYPE_CHECKING:
+    from consent.bootstrap import Runtime
+
+GROUP_ID = "consent"
+
+
+async def on_organisation_event(deps: Dependencies, event: ReceivedEvent) -> None:
+    """Apply one event of ``identity.organisation.v1`` (only ``ContractEnded`` matters)."""
+    if event.type != identity_contracts.ContractEnded.ce_type():
+        return
+    contract = event.contract()
+    if not isinstance(contract, identity_contracts.ContractEnded):  # pragma: no cover
+        return
+    await handle_contract_ended(
+        deps=deps,
+        event_id=event.id,
+        organisation_id=contract.organisation_id,
+        ended_on=contract.ended_on,
+        legal_dispute=any(claim.reason == "legal_dispute" for claim in contract.retention),
+    )
+
+
+def register_consumers(
+    runtime: Runtime,
+    *,
+    organisation_topic: str = identity_contracts.ORGANISATION_TOPIC,
+    group_id: str = GROUP_ID,
+) -> RegisterSubscribers:
+    """The subscribers of consent, bound to the runtime's dependencies (tests pass their own
+    topic and consumer group)."""
+    deps = runtime.deps
+
+    def register(broker: KafkaBroker) -> None:
+        @broker.subscriber(organisation_topic, group_id=group_id, auto_offset_reset="earliest")
+        async def on_organisation(message: KafkaMessage) -> None:
+            await on_organisation_event(deps, event_from_message(message))
+
+    return register

@@ -1,0 +1,1 @@
+"""One router module per capability, all mounted in `consent.entrypoints.api`."""

@@ -1,0 +1,1 @@
+"""Consent's command handlers and queries: load, decide, append, project (one transaction)."""

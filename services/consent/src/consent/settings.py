@@ -1,0 +1,61 @@
+"""Consent's settings, read from ``BYGGRYGG_*`` environment variables once, in bootstrap."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+
+from byggrygg_shared.settings import PlatformSettings
+
+
+class ConsentSettings(PlatformSettings):
+    """The platform settings plus what only consent needs."""
+
+    consent_database_url: str = Field(
+        default="postgresql://byggrygg@127.0.0.1:54329/consent",
+        description="consent's own database (BYGGRYGG_CONSENT_DATABASE_URL).",
+    )
+    smtp_host: str = Field(
+        default="127.0.0.1", description="SMTP server outgoing mail is handed to."
+    )
+    smtp_port: int = Field(default=8025, ge=1, le=65535, description="Its port.")
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long one SMTP conversation may take."
+    )
+    consent_mail_from: str = Field(
+        default="ByggRygg <personvern@byggrygg.no>",
+        min_length=3,
+        description="The From address of the mail consent sends.",
+    )
+    consent_public_url: str = Field(
+        default="http://127.0.0.1:8080/api/consent",
+        description="Base URL of consent's API as the public sees it: links in mails use it.",
+    )
+    consent_link_key_file: Path = Field(
+        default=Path(".run/secrets/consent-links.key"),
+        description="Secret (32 random bytes, base64) that signs one-click withdrawal links; "
+        "created on first start.",
+    )
+    consent_confirmation_ttl_hours: int = Field(
+        default=48, ge=1, le=24 * 30, description="How long a double-opt-in link works (R8)."
+    )
+    consent_correspondence_retention_years: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="Years correspondence is kept after the customer's contract ended (R9).",
+    )
+    consent_visitor_cookie_secure: bool = Field(
+        default=False,
+        description="Mark the visitor cookie Secure (set it when the gateway serves HTTPS).",
+    )
+
+    @property
+    def confirmation_ttl(self) -> timedelta:
+        return timedelta(hours=self.consent_confirmation_ttl_hours)
+
+    @property
+    def public_url(self) -> str:
+        return self.consent_public_url.rstrip("/")
