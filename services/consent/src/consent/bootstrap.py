@@ -6,6 +6,7 @@ what `serve` runs: build, install, then keep the background workers running unti
 
 - the outbox relay (events to Kafka),
 - the mail sender (mail outbox to SMTP),
+- the purge of never-confirmed newsletter sign-ups (R8, `service_layer/newsletter_expiry.py`),
 - the Kafka subscribers (`entrypoints/consumers.py`, run by `byggrygg_shared.subscriptions`).
 
 Tests call `build_runtime` with their own databases, verifier and mail transport, and skip
@@ -43,6 +44,7 @@ from consent.service_layer.context import (
     RandomIds,
 )
 from consent.service_layer.mail import MailSender, MailTransport
+from consent.service_layer.newsletter_expiry import UnconfirmedSignupPurger
 from consent.settings import ConsentSettings
 
 SERVICE = "consent"
@@ -71,6 +73,7 @@ class Runtime:
     deps: Dependencies
     verifier: TokenVerifier
     mail_sender: MailSender
+    signup_purger: UnconfirmedSignupPurger
     producer: AIOKafkaProducer | None = None
     producer_started: asyncio.Event = field(default_factory=asyncio.Event)
     subscriptions: Subscriptions | None = None
@@ -144,6 +147,11 @@ async def build_runtime(
             settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         ),
         mail_sender=mail_sender,
+        signup_purger=UnconfirmedSignupPurger(
+            deps=deps,
+            grace=settings.unconfirmed_grace,
+            interval=settings.unconfirmed_purge_interval,
+        ),
     )
 
 
@@ -194,6 +202,7 @@ def background_workers(runtime: Runtime) -> dict[str, Worker]:
     return {
         "outbox-relay": lambda stop: _relay_events(runtime, stop),
         "mail-sender": runtime.mail_sender.run,
+        "newsletter-purge": runtime.signup_purger.run,
         "subscriptions": lambda stop: _run_subscriptions(runtime, stop),
     }
 

@@ -74,7 +74,10 @@ def _fields(contract: type[IntegrationEvent], *fields: str) -> list[Location]:
 
 # --- mail ---------------------------------------------------------------------------------
 
-MAIL_RETENTION: Final = "until the mail is sent; then the address and the body are cleared"
+MAIL_RETENTION: Final = (
+    "until the mail is sent; then the address and the body are cleared (an unsent "
+    "confirmation mail is dropped when its sign-up expires unconfirmed, R8)"
+)
 
 _MAIL: Final = (
     *_declare(
@@ -112,8 +115,20 @@ _POLICY_NON_PERSONAL: Final = (
 
 # --- newsletter (R8) ----------------------------------------------------------------------
 
+UNCONFIRMED_EXPIRY: Final = (
+    "a sign-up never confirmed is forgotten once its confirmation link expired "
+    "(BYGGRYGG_CONSENT_CONFIRMATION_TTL_HOURS, default 48) plus "
+    "BYGGRYGG_CONSENT_UNCONFIRMED_GRACE_MINUTES (default 60), by a purge run every "
+    "BYGGRYGG_CONSENT_UNCONFIRMED_PURGE_INTERVAL_SECONDS (default 300)"
+)
 NEWSLETTER_RETENTION: Final = (
-    "while the consent lasts; cleared from the projection when it is withdrawn (R8)"
+    "while the consent lasts; cleared from the projection when it is withdrawn (R8); "
+    + UNCONFIRMED_EXPIRY
+    + ": then cleared from the projection"
+)
+NEWSLETTER_EVENT_RETENTION: Final = (
+    "as long as the subscriber's key exists; " + UNCONFIRMED_EXPIRY + ": then its key (made "
+    "for that sign-up only) is destroyed"
 )
 
 _NEWSLETTER: Final = (
@@ -141,7 +156,7 @@ _NEWSLETTER: Final = (
         category=DataCategory.IDENTITY,
         purpose="record what the person signed up with (R8)",
         basis=LawfulBasis.CONSENT,
-        retention="as long as the subscriber's key exists",
+        retention=NEWSLETTER_EVENT_RETENTION,
         erasure=Erasure.CRYPTO_SHRED,
     ),
     *_declare(
@@ -150,7 +165,7 @@ _NEWSLETTER: Final = (
         category=DataCategory.CONTACT,
         purpose="record the address the consent is for (R8)",
         basis=LawfulBasis.CONSENT,
-        retention="as long as the subscriber's key exists",
+        retention=NEWSLETTER_EVENT_RETENTION,
         erasure=Erasure.CRYPTO_SHRED,
     ),
 )
@@ -315,6 +330,7 @@ EMITTED_CONTRACTS: Final[tuple[type[IntegrationEvent], ...]] = (
     contracts.NewsletterSubscriptionRequested,
     contracts.ConsentGiven,
     contracts.ConsentWithdrawn,
+    contracts.NewsletterSubscriptionExpired,
     contracts.CookieChoiceRecorded,
     corr.EmailCorrespondenceLogged,
     corr.EmailMessageRecorded,

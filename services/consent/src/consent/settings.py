@@ -41,6 +41,19 @@ class ConsentSettings(PlatformSettings):
     consent_confirmation_ttl_hours: int = Field(
         default=48, ge=1, le=24 * 30, description="How long a double-opt-in link works (R8)."
     )
+    consent_unconfirmed_grace_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=24 * 60,
+        description="How long after its link expired a never-confirmed newsletter sign-up is "
+        "forgotten (R8: kept only with consent; the margin covers clock skew).",
+    )
+    consent_unconfirmed_purge_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=24 * 3600,
+        description="How often consent looks for never-confirmed sign-ups to forget.",
+    )
     consent_correspondence_retention_years: int = Field(
         default=1,
         ge=1,
@@ -55,6 +68,14 @@ class ConsentSettings(PlatformSettings):
     @property
     def confirmation_ttl(self) -> timedelta:
         return timedelta(hours=self.consent_confirmation_ttl_hours)
+
+    @property
+    def unconfirmed_grace(self) -> timedelta:
+        return timedelta(minutes=self.consent_unconfirmed_grace_minutes)
+
+    @property
+    def unconfirmed_purge_interval(self) -> timedelta:
+        return timedelta(seconds=self.consent_unconfirmed_purge_interval_seconds)
 
     @property
     def public_url(self) -> str:

@@ -4,8 +4,9 @@ privacy-policy versions (R20).
 Three topics (key = aggregate id, so each aggregate's events stay in order):
 
 - ``consent.newsletter.v1`` (key = subscription id): a sign-up, its confirmation (the consent,
-  with its evidence) and its withdrawal. The subscriber's name, e-mail and role are key-ring
-  tokens under the subscriber's pseudonymous ``subject_ref``, made by consent at sign-up.
+  with its evidence), its withdrawal, or its expiry when never confirmed. The subscriber's name,
+  e-mail and role are key-ring tokens under the subscriber's pseudonymous ``subject_ref``, made
+  by consent at sign-up for that sign-up only.
 - ``consent.cookie.v1`` (key = visitor ref): each cookie choice of a visitor. The visitor is
   named by a ``subject_ref`` derived from the random visitor cookie by hashing, never by the
   cookie value itself; the events carry no other personal data.
@@ -33,6 +34,7 @@ __all__ = [
     "ConsentGiven",
     "ConsentWithdrawn",
     "CookieChoiceRecorded",
+    "NewsletterSubscriptionExpired",
     "NewsletterSubscriptionRequested",
     "PolicyPublished",
 ]
@@ -120,6 +122,25 @@ class ConsentWithdrawn(_NewsletterEvent):
     method: str
     by: WithdrawnBy
     withdrawn_by: str | None = None
+
+
+@register
+class NewsletterSubscriptionExpired(_NewsletterEvent):
+    """A sign-up was never confirmed and its confirmation link expired (R8): no consent was
+    given, so the sign-up is forgotten. Consent destroys the subscriber's key (the
+    ``subject_ref`` of this sign-up only), so the name, e-mail and role in the sign-up's
+    ``NewsletterSubscriptionRequested`` become unreadable everywhere (crypto-shredding).
+
+    ``link_expired_at`` is when the last confirmation link stopped working; ``expired_at`` when
+    the sign-up was forgotten (a grace period later, at the latest one purge interval after).
+    """
+
+    event_type: ClassVar[str] = _PREFIX + "NewsletterSubscriptionExpired"
+
+    subscription_id: UUID
+    subject_ref: str
+    link_expired_at: datetime
+    expired_at: datetime
 
 
 @register

@@ -123,3 +123,15 @@ async def pending_count(conn: asyncpg.Connection | asyncpg.Pool) -> int:
     """How many mails wait to be sent (for the backlog gauge)."""
     count = await conn.fetchval("SELECT count(*) FROM mail_outbox WHERE status = 'pending'")
     return int(count)
+
+
+async def cancel_unsent(conn: asyncpg.Connection, *, subject_ref: str, kind: str) -> int:
+    """Drop the person's mails of ``kind`` not sent yet (they no longer make sense, e.g. the
+    link in them expired); the number dropped. A mail being sent right now is locked by its
+    sender: this waits for it, and then finds it sent."""
+    result = await conn.execute(
+        "DELETE FROM mail_outbox WHERE subject_ref = $1 AND kind = $2 AND status = 'pending'",
+        subject_ref,
+        kind,
+    )
+    return int(result.split()[-1])

@@ -20,6 +20,7 @@ from byggrygg_shared.envelope import EventMetadata
 from byggrygg_shared.eventstore import EventStore, StoredEvent
 from consent.domain.newsletter import (
     ConsentGiven,
+    Expired,
     Requested,
     Subscription,
     SubscriptionEvent,
@@ -75,6 +76,13 @@ async def encode(event: SubscriptionEvent, cipher: FieldCipher) -> IntegrationEv
                 by=event.by,
                 withdrawn_by=event.withdrawn_by,
             )
+        case Expired():
+            return contracts.NewsletterSubscriptionExpired(
+                subscription_id=event.subscription_id,
+                subject_ref=event.subject_ref,
+                link_expired_at=event.link_expired_at,
+                expired_at=event.expired_at,
+            )
 
 
 def decode(stored: StoredEvent) -> SubscriptionEvent:
@@ -108,6 +116,13 @@ def decode(stored: StoredEvent) -> SubscriptionEvent:
                 method=contract.method,
                 by=contract.by,
                 withdrawn_by=contract.withdrawn_by,
+            )
+        case contracts.NewsletterSubscriptionExpired():
+            return Expired(
+                subscription_id=contract.subscription_id,
+                subject_ref=contract.subject_ref,
+                link_expired_at=contract.link_expired_at,
+                expired_at=contract.expired_at,
             )
     raise UnexpectedEvent(f"{stored.ce_type} in newsletter stream {stored.stream_id}")
 
@@ -197,6 +212,16 @@ async def project(conn: asyncpg.Connection, event: SubscriptionEvent, *, version
                 "DELETE FROM newsletter_confirmations WHERE subscription_id = $1",
                 event.subscription_id,
             )
+        case Expired():
+            # Never confirmed: forgotten (R8). The confirmation row (a token hash, nothing
+            # personal) stays, so the old link keeps answering "expired" rather than "unknown".
+            await conn.execute(
+                "UPDATE newsletter_subscriptions SET status = 'expired', expired_at = $2, "
+                "name = NULL, email = NULL, role = NULL, version = $3 WHERE subscription_id = $1",
+                event.subscription_id,
+                event.expired_at,
+                version,
+            )
 
 
 async def replace_confirmation(
@@ -274,6 +299,7 @@ class SubscriptionView:
     requested_at: datetime
     confirmed_at: datetime | None
     withdrawn_at: datetime | None
+    expired_at: datetime | None
 
 
 async def subscription_view(
@@ -281,7 +307,7 @@ async def subscription_view(
 ) -> SubscriptionView | None:
     row = await conn.fetchrow(
         "SELECT subscription_id, subject_ref, status, name, email, role, policy_version, "
-        "wording_sha256, method, requested_at, confirmed_at, withdrawn_at "
+        "wording_sha256, method, requested_at, confirmed_at, withdrawn_at, expired_at "
         "FROM newsletter_subscriptions WHERE subscription_id = $1",
         subscription_id,
     )

@@ -6,8 +6,9 @@ The other tables, by concept (each module owns its block; keep them in one ``MET
 
 - mail: ``mail_outbox``, the transactional mail outbox (working state, not event-sourced);
 - policy versions (R20): ``policy_versions``, the projection of ``PolicyPublished``;
-- newsletter (R8): ``newsletter_subscriptions`` (projection) and ``newsletter_confirmations``
-  (the hashes of unexpired double-opt-in tokens: working state);
+- newsletter (R8): ``newsletter_subscriptions`` (projection), ``newsletter_confirmations``
+  (the hashes of double-opt-in tokens: working state) and ``newsletter_key_shreds`` (keys of
+  expired, never-confirmed sign-ups still to destroy: working state);
 - cookies (R11): ``cookie_choices`` (projection: each visitor's current choice),
   ``analytics_events`` (accepted analytics events) and ``analytics_drops`` (how many events
   were dropped for want of consent, per day and reason, without any visitor id);
@@ -94,8 +95,9 @@ NEWSLETTER_SUBSCRIPTIONS: Final = sa.Table(
     METADATA,
     sa.Column("subscription_id", postgresql.UUID(as_uuid=True), primary_key=True),
     sa.Column("subject_ref", sa.Text, nullable=False, index=True),
-    # Name, address and role are cleared when the consent is withdrawn (R8: off the list);
-    # the evidence stays, and the event store keeps them as key-ring tokens.
+    # Name, address and role are cleared when the consent is withdrawn (R8: off the list) or
+    # the sign-up expires unconfirmed; the evidence stays, and the event store keeps them as
+    # key-ring tokens (shredded for an expired sign-up).
     sa.Column("name", sa.Text, nullable=True),
     sa.Column("email", sa.Text, nullable=True),
     sa.Column("role", sa.Text, nullable=True),
@@ -106,13 +108,15 @@ NEWSLETTER_SUBSCRIPTIONS: Final = sa.Table(
     _timestamp("requested_at"),
     _timestamp("confirmed_at", nullable=True),
     _timestamp("withdrawn_at", nullable=True),
+    _timestamp("expired_at", nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.CheckConstraint(
-        "status IN ('pending', 'confirmed', 'withdrawn')",
+        "status IN ('pending', 'confirmed', 'withdrawn', 'expired')",
         name="newsletter_subscriptions_status_check",
     ),
     sa.CheckConstraint(
-        "status <> 'withdrawn' OR (name IS NULL AND email IS NULL AND role IS NULL)",
+        "status NOT IN ('withdrawn', 'expired') "
+        "OR (name IS NULL AND email IS NULL AND role IS NULL)",
         name="newsletter_subscriptions_withdrawn_cleared_check",
     ),
     comment="Projection of newsletter subscriptions and their consent (R8)",
@@ -138,7 +142,23 @@ NEWSLETTER_CONFIRMATIONS: Final = sa.Table(
         unique=True,
     ),
     _timestamp("expires_at"),
-    comment="Unexpired double-opt-in tokens (hashes only) of pending subscriptions (R8)",
+    comment="Double-opt-in tokens (hashes only) of unconfirmed subscriptions (R8)",
+)
+
+NEWSLETTER_KEY_SHREDS: Final = sa.Table(
+    "newsletter_key_shreds",
+    METADATA,
+    # The pseudonymous key scope of an expired, never-confirmed sign-up (R8), queued in the
+    # transaction that recorded the expiry and deleted once the key ring destroyed the key.
+    sa.Column("subject_ref", sa.Text, primary_key=True),
+    sa.Column(
+        "subscription_id",
+        postgresql.UUID(as_uuid=True),
+        sa.ForeignKey("newsletter_subscriptions.subscription_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _timestamp("queued_at"),
+    comment="Keys of expired, never-confirmed newsletter sign-ups still to destroy (R8)",
 )
 
 # --- cookies and analytics (R11) ----------------------------------------------------------

@@ -10,6 +10,9 @@ A subscription is one sign-up of one address, from request to withdrawal:
 - ``withdraw``: at any time, by the subscriber (one-click link) or by staff; then the address
   leaves the send list. Withdrawing twice changes nothing. Signing up after a withdrawal is a
   new subscription with new evidence.
+- ``expire``: the link was never followed and has expired. No consent was given, so the
+  sign-up is forgotten (R8: name, e-mail and role are kept only with consent); signing up
+  again is a new subscription. Withdrawing an expired sign-up changes nothing.
 
 One-click withdrawal links carry an HMAC of the subscription id, so they need no stored token
 and every newsletter mail can carry one (``withdrawal_token``).
@@ -41,6 +44,7 @@ class Status(StrEnum):
     PENDING = "pending"
     CONFIRMED = "confirmed"
     WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
 
 
 class NotPending(ConsentError):
@@ -53,6 +57,10 @@ class ConfirmationNotFound(ConsentError):
 
 class ConfirmationExpired(ConsentError):
     """The confirmation link is too old; the person must sign up again."""
+
+
+class ConfirmationStillValid(ConsentError):
+    """The sign-up's confirmation link still works, so it cannot be expired yet."""
 
 
 class InvalidWithdrawalLink(ConsentError):
@@ -110,7 +118,15 @@ class Withdrawn:
     withdrawn_by: str | None
 
 
-SubscriptionEvent = Requested | ConsentGiven | Withdrawn
+@dataclass(frozen=True)
+class Expired:
+    subscription_id: UUID
+    subject_ref: str
+    link_expired_at: datetime
+    expired_at: datetime
+
+
+SubscriptionEvent = Requested | ConsentGiven | Withdrawn | Expired
 
 
 class Subscription(Aggregate[SubscriptionEvent]):
@@ -192,8 +208,8 @@ class Subscription(Aggregate[SubscriptionEvent]):
     def withdraw(
         self, *, now: datetime, method: str, by: WithdrawnBy, withdrawn_by: str | None = None
     ) -> bool:
-        """Withdraw (R8); False if it already was (nothing changes)."""
-        if self.status is Status.WITHDRAWN:
+        """Withdraw (R8); False if it already was, or expired unconfirmed (nothing changes)."""
+        if self.status in (Status.WITHDRAWN, Status.EXPIRED):
             return False
         self._raise(
             Withdrawn(
@@ -208,6 +224,23 @@ class Subscription(Aggregate[SubscriptionEvent]):
         )
         return True
 
+    def expire(self, *, link_expired_at: datetime, now: datetime) -> None:
+        """The sign-up was never confirmed and its link expired at ``link_expired_at``: forget
+        it (R8). Raises ``NotPending`` if it was confirmed or withdrawn meanwhile, and
+        ``ConfirmationStillValid`` if the link still works at ``now``."""
+        if self.status is not Status.PENDING:
+            raise NotPending(str(self.subscription_id))
+        if link_expired_at > now:
+            raise ConfirmationStillValid(str(self.subscription_id))
+        self._raise(
+            Expired(
+                subscription_id=self.subscription_id,
+                subject_ref=self.subject_ref,
+                link_expired_at=link_expired_at,
+                expired_at=now,
+            )
+        )
+
     def _apply(self, event: SubscriptionEvent) -> None:
         match event:
             case Requested():
@@ -220,6 +253,8 @@ class Subscription(Aggregate[SubscriptionEvent]):
                 self.status = Status.CONFIRMED
             case Withdrawn():
                 self.status = Status.WITHDRAWN
+            case Expired():
+                self.status = Status.EXPIRED
 
 
 def normalise_email(address: str) -> str:

@@ -46,7 +46,7 @@ class SubscriptionRead(_Response):
 
     subscription_id: UUID
     subject_ref: str
-    status: str
+    status: str = Field(description="pending, confirmed, withdrawn or expired (never confirmed).")
     name: str | None
     email: str | None
     role: str | None
@@ -56,6 +56,9 @@ class SubscriptionRead(_Response):
     requested_at: datetime
     confirmed_at: datetime | None
     withdrawn_at: datetime | None
+    expired_at: datetime | None = Field(
+        default=None, description="When a never-confirmed sign-up was forgotten (R8)."
+    )
 
 
 class RecipientRead(_Response):

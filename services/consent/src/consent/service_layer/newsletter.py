@@ -66,9 +66,11 @@ def withdrawal_url(deps: Dependencies, subscription_id: UUID) -> str:
     return deps.links.url(f"newsletter/withdraw?subscription_id={subscription_id}&token={token}")
 
 
-async def _save_and_project(
+async def save_and_project(
     conn: asyncpg.Connection, deps: Dependencies, subscription: Subscription
 ) -> None:
+    """Append the subscription's new events and apply them to the projection (same
+    transaction)."""
     base = subscription.loaded_version
     events = await _repository(deps).save(
         conn, subscription, metadata=deps.metadata(subject_ref=subscription.subject_ref)
@@ -127,7 +129,7 @@ async def handle_subscribe(
                 subscription.request_again(
                     details=details, wording=wording, shown_sha256=wording_sha256, now=now
                 )
-            await _save_and_project(conn, deps, subscription)
+            await save_and_project(conn, deps, subscription)
             token = deps.ids.new_secret()
             await store.replace_confirmation(
                 conn,
@@ -171,7 +173,7 @@ async def handle_confirm(*, deps: Dependencies, token: str) -> UUID:
         if subscription is None:
             raise ConfirmationNotFound()
         subscription.confirm(wording=newsletter_wording(subscription.policy_version), now=now)
-        await _save_and_project(conn, deps, subscription)
+        await save_and_project(conn, deps, subscription)
     return subscription.subscription_id
 
 
@@ -192,7 +194,7 @@ async def _withdraw(
             by="subscriber" if actor is None else "staff",
             withdrawn_by=None if actor is None else actor.user_id,
         )
-        await _save_and_project(conn, deps, subscription)
+        await save_and_project(conn, deps, subscription)
     return changed
 
 
