@@ -1,0 +1,1 @@
+"""Adapters of courses: event codec, repositories, projections, queries, tables."""

@@ -1,0 +1,1 @@
+"""Courses' domain model: the catalogue and enrolments, their events and rules (no I/O)."""

@@ -1,0 +1,54 @@
+"""Event-sourcing mechanics of courses' aggregates: version and pending events.
+
+The same as identity's `domain/aggregate.py` (a candidate for byggrygg_shared).
+
+An aggregate changes only by applying an event. A command method checks the rules, then
+`_raise`s events, which are applied at once and kept in `pending` until the service layer
+appends them. `version` counts every applied event, so `loaded_version` (the version before
+the pending events) is the expected version of the append: the optimistic lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Generic, Self, TypeVar
+
+E = TypeVar("E")
+
+
+class Aggregate(Generic[E]):
+    """Base of an event-sourced aggregate whose events are of type `E`."""
+
+    version: int
+    pending: list[E]
+
+    @classmethod
+    def _blank(cls) -> Self:
+        aggregate = cls.__new__(cls)
+        aggregate.version = 0
+        aggregate.pending = []
+        return aggregate
+
+    @classmethod
+    def replay(cls, history: Iterable[E]) -> Self:
+        """Rebuild an aggregate by applying its stored events in order."""
+        aggregate = cls._blank()
+        for event in history:
+            aggregate._apply(event)
+            aggregate.version += 1
+        if aggregate.version == 0:
+            raise ValueError("cannot replay an empty history")
+        return aggregate
+
+    @property
+    def loaded_version(self) -> int:
+        """The stream version before the pending events: the append's expected version."""
+        return self.version - len(self.pending)
+
+    def _raise(self, event: E) -> None:
+        self._apply(event)
+        self.version += 1
+        self.pending.append(event)
+
+    def _apply(self, event: E) -> None:
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""How the world reaches courses: the HTTP API and the Kafka consumers."""

@@ -1,0 +1,1 @@
+"""The HTTP routers of courses, one module per resource; `entrypoints.api` mounts them."""

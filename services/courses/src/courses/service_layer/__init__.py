@@ -1,0 +1,1 @@
+"""Command handlers and queries of courses: load, decide, append, project (one transaction)."""
