@@ -4,16 +4,18 @@ SHELL := bash
 .DEFAULT_GOAL := help
 export UV_PYTHON_DOWNLOADS := never
 
-MYPY_PATHS := shared/src $(wildcard services/*/src) deploy/local bench
+MYPY_PATHS := shared/src $(wildcard services/*/src) deploy/local deploy/demo bench
 SHELL_SCRIPTS := $(wildcard deploy/local/*.sh) .ci/run
 PYTEST_WORKERS ?= 2
 
-.PHONY: help up down status logs lint asyncapi test bench
+.PHONY: help up down status logs lint asyncapi test bench demo
 
 help:
-	@echo "make up      install what is missing, start PostgreSQL, Kafka, topics, gateway, services"
+	@echo "make up      install what is missing, start PostgreSQL, Kafka, topics, gateway, mail sink,"
+	@echo "             services; seed the demo data when there is no course yet"
 	@echo "make down    stop everything (data is kept in .run/)"
 	@echo "make status  what is running"
+	@echo "make demo    add a fresh demo organisation (learners, licences, answers) to the running platform"
 	@echo "make logs    follow the logs in .run/logs/ (LOG=identity for one of them)"
 	@echo "make lint    ruff check, ruff format --check, mypy --strict, shellcheck"
 	@echo "make asyncapi  check docs/asyncapi.json is current and valid (npm's @asyncapi/parser)"
@@ -28,6 +30,11 @@ down:
 
 status:
 	@bash deploy/local/status.sh
+
+# A fresh demo organisation on every run (the courses are made once); needs `make up`.
+demo:
+	@test -f .run/env || { echo "make demo: run make up first" >&2; exit 1; }
+	@set -a; source .run/env; set +a; uv run --no-sync python deploy/demo/seed.py
 
 logs:
 	@mkdir -p .run/logs

@@ -1,11 +1,20 @@
-"""Fixtures of the cross-service tests (tests/e2e, tests/security): the real identity process.
+"""Fixtures of the cross-service tests (tests/e2e, tests/security, tests/infra).
+
+- ``identity_service`` / ``identity``: the real identity process alone (identity's tests).
+- ``platform``: identity, courses and consent as real processes on state of this session
+  (tests/platform_processes.py), with their own mail sink; ``platform_identity``: an identity
+  client of that platform, logged in as its platform-staff account.
+- ``mail_sink``: the mail sink of `make up` (BYGGRYGG_SMTP_HOST/PORT, BYGGRYGG_MAIL_DIR).
 
 Root fixtures used: ``pg_admin_dsn``, ``kafka_bootstrap`` (/work/main/conftest.py).
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +22,7 @@ import pytest_asyncio
 
 from .identity_client import IdentityApi
 from .identity_process import IdentityProcess, running_identity
+from .platform_processes import ROOT, MailSink, Platform, running_platform
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -39,3 +49,48 @@ async def identity(identity_service: IdentityProcess) -> AsyncIterator[IdentityA
         )
         await api.log_in_staff()
         yield api
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def platform(
+    pg_admin_dsn: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Platform]:
+    """identity, courses and consent serving, on databases, secrets and a mail sink of this
+    session only, on the platform's real Kafka topics."""
+    async with running_platform(
+        ["courses", "consent"],
+        admin_dsn=pg_admin_dsn,
+        kafka_bootstrap=kafka_bootstrap,
+        workdir=tmp_path_factory.mktemp("platform"),
+    ) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def platform_identity(platform: Platform) -> AsyncIterator[IdentityApi]:
+    """A client of the platform's identity, logged in as its platform-staff account."""
+    async with httpx.AsyncClient(base_url=platform.url("identity"), timeout=30.0) as http:
+        api = IdentityApi(
+            http=http, staff_email=platform.staff_email, staff_password=platform.staff_password
+        )
+        await api.log_in_staff()
+        yield api
+
+
+@pytest.fixture(scope="session")
+def mail_sink() -> MailSink:
+    """The mail sink `make up` started; fails (never skips) with "run make up" when it is not
+    listening."""
+    host = os.environ.get("BYGGRYGG_SMTP_HOST", "127.0.0.1")
+    port = int(os.environ.get("BYGGRYGG_SMTP_PORT", "8025"))
+    maildir = Path(os.environ.get("BYGGRYGG_MAIL_DIR", str(ROOT / ".run" / "mail")))
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            pass
+    except OSError:
+        pytest.fail(
+            f"the mail sink is not listening on {host}:{port}: run `make up` "
+            "(or `bash deploy/local/mailsink.sh start`)",
+            pytrace=False,
+        )
+    return MailSink(host=host, port=port, maildir=maildir)

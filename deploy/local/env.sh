@@ -20,5 +20,11 @@ emit() { printf 'export %s=%q\n' "$1" "$2"; }
     emit BYGGRYGG_KEYRING_MASTER_KEY_FILE "$SECRETS/keyring-master.key"
     emit BYGGRYGG_JWT_PRIVATE_KEY_FILE "$SECRETS/jwt-ed25519.pem"
     emit BYGGRYGG_JWKS_URL "http://127.0.0.1:8101/.well-known/jwks.json"
+    # The local mail sink (mailsink.sh): consent sends there, tests read the Maildir.
+    emit BYGGRYGG_SMTP_HOST 127.0.0.1
+    emit BYGGRYGG_SMTP_PORT "$SMTP_PORT"
+    emit BYGGRYGG_MAIL_DIR "$MAIL_DIR"
+    # Links in mails point at the gateway, the address people reach.
+    emit BYGGRYGG_CONSENT_PUBLIC_URL "http://127.0.0.1:$GATEWAY_PORT/api/consent"
 } >"$RUN/env.tmp"
 mv "$RUN/env.tmp" "$RUN/env"

@@ -44,6 +44,19 @@ nginx_cmd() {
     (cd "$ROOT" && nginx -p "$PREFIX/" -c "$CONF" -e "$ERROR_LOG" "$@")
 }
 
+# A reload returns before the new workers run: wait until every service's route exists (the
+# gateway's own 404 says "No service is routed"; a 502 for a stopped service is fine).
+wait_for_routes() {
+    local name body deadline=$((SECONDS + 10))
+    while read -r name _; do
+        until body="$(curl -s --max-time 2 "http://127.0.0.1:$GATEWAY_PORT/api/$name/healthz")" \
+            && [[ "$body" != *"No service is routed"* ]]; do
+            ((SECONDS < deadline)) || die "route /api/$name/ not active after the reload"
+            sleep 0.1
+        done
+    done < <(config_lines "$DEPLOY/services.conf")
+}
+
 start() {
     ensure_run_dirs
     ensure_binary
@@ -52,6 +65,7 @@ start() {
     local pid
     if pid="$(live_pid "$PID_FILE")"; then
         nginx_cmd -s reload
+        wait_for_routes
         log "already running (pid $pid): config reloaded"
         return 0
     fi

@@ -11,15 +11,13 @@ ERASED marker, and nothing new can be encrypted for the learner.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import ConsumerRecord
 
 from byggrygg_shared.contracts.identity import USER_TOPIC, UserCreated
 from byggrygg_shared.envelope import from_kafka_record
@@ -27,63 +25,10 @@ from byggrygg_shared.keyring import ERASED, KeyRing, SubjectErased, is_token, lo
 
 from ..identity_client import IdentityApi, Member, assert_problem
 from ..identity_process import IdentityProcess
+from ..topic_tail import RecordTest, TopicTail, everything_in, headers_of
 
 USER_CREATED = "no.byggrygg.identity.UserCreated.v1"
 RECORD_DEADLINE_S = 60.0
-
-RecordTest = Callable[[ConsumerRecord[bytes, bytes]], bool]
-
-
-class TopicTail:
-    """Reads a topic from the end offsets it had when the tail was opened: only newer records.
-
-    The topic is the platform's real, shared one; callers pick their own records by subject.
-    """
-
-    def __init__(self, consumer: AIOKafkaConsumer, topic: str) -> None:
-        self._consumer = consumer
-        self._topic = topic
-
-    @classmethod
-    async def open(cls, bootstrap: str, topic: str) -> TopicTail:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            described = await admin.describe_topics([topic])
-        finally:
-            await admin.close()
-        found = [t for t in described if t["topic"] == topic and t["error_code"] == 0]
-        if not found:
-            pytest.fail(
-                f"topic {topic} does not exist: run `make up` (it creates the topics of "
-                "deploy/topics.toml)",
-                pytrace=False,
-            )
-        partitions = sorted(p["partition"] for p in found[0]["partitions"])
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-        )
-        await consumer.start()
-        assigned = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(assigned)
-        ends = await consumer.end_offsets(assigned)
-        for tp in assigned:
-            consumer.seek(tp, ends[tp])
-        return cls(consumer, topic)
-
-    async def close(self) -> None:
-        await self._consumer.stop()
-
-    async def find(self, matches: RecordTest, *, deadline_s: float) -> ConsumerRecord[bytes, bytes]:
-        """The first newer record `matches` accepts; fails the test after `deadline_s`."""
-        deadline = time.monotonic() + deadline_s
-        while time.monotonic() < deadline:
-            batches = await self._consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                for record in records:
-                    if matches(record):
-                        return record
-        pytest.fail(f"no matching record on {self._topic} within {deadline_s}s", pytrace=False)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -96,10 +41,6 @@ async def user_topic(kafka_bootstrap: str) -> AsyncIterator[TopicTail]:
         await tail.close()
 
 
-def headers_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, bytes]:
-    return {name: value for name, value in record.headers}
-
-
 def is_user_created_for(member: Member) -> RecordTest:
     def matches(record: ConsumerRecord[bytes, bytes]) -> bool:
         headers = headers_of(record)
@@ -109,14 +50,6 @@ def is_user_created_for(member: Member) -> RecordTest:
         )
 
     return matches
-
-
-def everything_in(record: ConsumerRecord[bytes, bytes]) -> bytes:
-    """Key, value, header names and header values of a record, as one byte string."""
-    parts = [record.key or b"", record.value or b""]
-    for name, value in record.headers:
-        parts += [name.encode(), value]
-    return b"\x00".join(parts)
 
 
 async def events_mentioning(dsn: str, text: str) -> int:

@@ -1,0 +1,105 @@
+"""The cross-service harness (tests/platform_processes.py) wires its processes to each other.
+
+identity, courses and consent run as real processes on databases of their own; courses and
+consent accept tokens identity issued (through identity's JWKS URL); consent's mail goes to
+the session's own mail sink, with links to the session's own consent; courses consumes in a
+consumer group of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+
+from ..identity_client import IdentityApi
+from ..mail_reader import MailReader
+from ..platform_processes import Platform
+
+
+async def _members(bootstrap: str, group: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [response] = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    [described] = response.to_object()["groups"]
+    return len(described["members"]) if described["error_code"] == 0 else 0
+
+
+async def test_each_service_has_its_own_database(platform: Platform) -> None:
+    names = set()
+    for service in platform.services.values():
+        conn = await asyncpg.connect(service.database_url)
+        try:
+            names.add(await conn.fetchval("SELECT current_database()"))
+        finally:
+            await conn.close()
+    assert len(names) == len(platform.services) == 3
+    assert all(name.startswith("e2e_") for name in names)
+
+
+async def test_courses_consumes_in_a_consumer_group_of_its_own(
+    platform: Platform, kafka_bootstrap: str
+) -> None:
+    group = platform.env["BYGGRYGG_COURSES_CONSUMER_GROUP"]
+    assert group != "courses"  # never the group of `make up`'s courses
+    deadline = time.monotonic() + 60.0
+    while await _members(kafka_bootstrap, group) != 1:
+        assert time.monotonic() < deadline, f"courses never joined {group}"
+        await asyncio.sleep(0.5)
+
+
+async def test_services_accept_identity_tokens_and_refuse_others(
+    platform: Platform, platform_identity: IdentityApi
+) -> None:
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        for name in ("courses", "consent"):
+            path = "/courses" if name == "courses" else "/newsletter/recipients"
+            accepted = await http.get(platform.url(name) + path, headers=platform_identity.staff)
+            assert accepted.status_code == 200, f"{name}: {accepted.text}"
+            forged = await http.get(
+                platform.url(name) + path, headers={"Authorization": "Bearer not.a.token"}
+            )
+            assert forged.status_code == 401, f"{name}: {forged.text}"
+
+
+async def test_consent_mails_reach_the_sessions_own_mail_sink(
+    platform: Platform, platform_identity: IdentityApi
+) -> None:
+    consent = platform.url("consent")
+    async with httpx.AsyncClient(base_url=consent, timeout=30.0) as http:
+        if (await http.get("/policies/current")).status_code == 404:
+            published = await http.post(
+                "/policies",
+                headers=platform_identity.staff,
+                json={
+                    "version": f"h-{uuid.uuid4().hex[:8]}",
+                    "effective_on": datetime.now(UTC).date().isoformat(),
+                    "text": "Personvernerklæring (testsesjon).",
+                },
+            )
+            assert published.status_code in (201, 409), published.text
+        wording = (await http.get("/newsletter/wording")).json()
+        email = f"sink-{uuid.uuid4().hex[:12]}@e2e.example.no"
+        signup = await http.post(
+            "/newsletter/subscriptions",
+            json={
+                "name": "Per Postkasse",
+                "email": email,
+                "role": "verneombud",
+                "wording_sha256": wording["sha256"],
+            },
+        )
+        assert signup.status_code == 202, signup.text
+
+    [mail] = await MailReader(platform.mail_sink.maildir).wait_for(email)
+    # Links lead to this session's consent, not to the gateway of `make up`.
+    assert mail.links(f"{consent}/newsletter/confirm?token=")
+    assert platform.mail_sink.maildir.is_relative_to(platform.master_key_file.parent)

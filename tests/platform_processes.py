@@ -1,0 +1,416 @@
+"""Run any set of the platform's services as real child processes, on state of their own.
+
+Cross-service tests talk to the services the way clients do: over HTTP to `<svc> serve`, after
+`<svc> migrate`, exactly the commands `make up` runs (deploy/local/services.sh). One call of
+`running_platform(["courses", "consent"], ...)` gives a test session (one pytest-xdist worker):
+
+- identity, always, first: it issues the tokens every other service verifies through its
+  JWKS URL, and `identity create-staff` makes the session's platform-staff account;
+- one database per service (`e2e_<svc>_<worker>_<random>`), one key ring database shared by
+  the services of this session, one key-ring master key and one JWT signing key in a
+  temporary folder, so a shred, a row count or a uniqueness rule never meets another
+  session's data;
+- its own mail sink (deploy/local/mail_sink.py, a real SMTP server) writing to a Maildir in
+  the temporary folder, and consent's public links pointing at this session's consent;
+- free loopback ports.
+
+The Kafka topics are the platform's real ones (identity.user.v1, courses.enrolment.v1, ...):
+outbox relays publish there and consumers read from there, so tests pick their own records by
+the subjects they created. Each consuming service gets a consumer group of its own
+(`BYGGRYGG_<SVC>_CONSUMER_GROUP`), whose offsets are first set to the end of every platform
+topic: the service sees the events made after it started, never the topics' whole history,
+and never shares partitions with `make up`'s services or another session (the groups are left
+to Kafka's offset expiry). Every process runs in its own process group and is stopped by that
+group's id (SIGTERM, then SIGKILL), never by name; databases are dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import sys
+import time
+import tomllib
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from byggrygg_shared.auth import load_or_create_ed25519_key
+from byggrygg_shared.db import create_database, drop_database
+from byggrygg_shared.keyring import create_master_key_file
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIL_SINK_SCRIPT = ROOT / "deploy" / "local" / "mail_sink.py"
+TOPICS_FILE = ROOT / "deploy" / "topics.toml"
+# identity first: the others fetch its JWKS. The order of deploy/services.conf.
+KNOWN_SERVICES = ("identity", "courses", "consent")
+MIGRATE_TIMEOUT_S = 240.0
+CLI_TIMEOUT_S = 120.0
+READY_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 20.0
+LOG_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class MailSink:
+    """An SMTP server that keeps every message as a file in the Maildir `maildir`."""
+
+    host: str
+    port: int
+    maildir: Path
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    """One running service: where it answers and where its state and log are."""
+
+    name: str
+    base_url: str
+    pid: int
+    database_url: str
+    log_file: Path
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What a test needs to know about the running services of its session."""
+
+    services: Mapping[str, ServiceProcess]
+    keyring_database_url: str
+    master_key_file: Path
+    jwt_private_key_file: Path
+    staff_email: str
+    staff_password: str
+    mail_sink: MailSink
+    env: Mapping[str, str] = field(repr=False)
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.services[name]
+
+    def url(self, name: str) -> str:
+        return self.services[name].base_url
+
+
+def worker() -> str:
+    """The xdist worker id ("gw0", ...) or "main"."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def log_tail(log_file: Path) -> str:
+    if not log_file.exists():
+        return "(no log written)"
+    lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+def _order(names: Sequence[str]) -> list[str]:
+    unknown = sorted(set(names) - set(KNOWN_SERVICES))
+    if unknown:
+        raise ValueError(f"unknown service(s) {unknown}; known: {KNOWN_SERVICES}")
+    wanted = {"identity", *names}
+    return [name for name in KNOWN_SERVICES if name in wanted]
+
+
+async def _spawn(
+    command: Sequence[str], env: Mapping[str, str], log_file: Path, banner: str
+) -> asyncio.subprocess.Process:
+    """Start `command` as the leader of a new process group, output appended to `log_file`."""
+    with log_file.open("ab") as log:
+        # The command's name only: its arguments may hold an e-mail address.
+        log.write(f"\n=== {banner} ===\n".encode())
+        log.flush()
+        return await asyncio.create_subprocess_exec(
+            *command,
+            cwd=ROOT,
+            env=dict(env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            # Its own process group, so stopping it reaches `uv run`'s python child too.
+            start_new_session=True,
+        )
+
+
+async def stop_process_group(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM to the process group we started, SIGKILL after STOP_TIMEOUT_S."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=STOP_TIMEOUT_S)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+    # uv's child may outlive uv by a moment: make sure nothing of the group is left.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+async def run_service_cli(
+    name: str, args: Sequence[str], env: Mapping[str, str], log_file: Path, limit_s: float
+) -> None:
+    """`uv run --no-sync <name> <args>` to completion; fails the test if it fails."""
+    what = f"{name} {args[0]}"
+    process = await _spawn(["uv", "run", "--no-sync", name, *args], env, log_file, what)
+    try:
+        returncode = await asyncio.wait_for(process.wait(), timeout=limit_s)
+    except TimeoutError:
+        pytest.fail(
+            f"`{what}` did not finish within {limit_s}s:\n{log_tail(log_file)}", pytrace=False
+        )
+    finally:
+        # Timed out, or cancelled because a sibling command failed: leave nothing running.
+        if process.returncode is None:
+            await stop_process_group(process)
+    if returncode != 0:
+        pytest.fail(f"`{what}` exited with {returncode}:\n{log_tail(log_file)}", pytrace=False)
+
+
+async def _wait_until_ready(
+    name: str, process: asyncio.subprocess.Process, base_url: str, log_file: Path
+) -> None:
+    """Poll GET /readyz until it answers 200 (database, key ring, Kafka all reachable)."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    last = "no answer yet"
+    async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as client:
+        while True:
+            if process.returncode is not None:
+                pytest.fail(
+                    f"{name} serve exited with {process.returncode} before it was ready:\n"
+                    f"{log_tail(log_file)}",
+                    pytrace=False,
+                )
+            try:
+                response = await client.get("/readyz")
+                if response.status_code == 200:
+                    return
+                last = f"{response.status_code} {response.text}"
+            except httpx.TransportError as error:
+                last = type(error).__name__
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"{name} was not ready within {READY_TIMEOUT_S}s (last: {last}):\n"
+                    f"{log_tail(log_file)}",
+                    pytrace=False,
+                )
+            await asyncio.sleep(0.2)
+
+
+async def _wait_until_listening(
+    process: asyncio.subprocess.Process, port: int, log_file: Path
+) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        if process.returncode is not None:
+            pytest.fail(f"the mail sink exited:\n{log_tail(log_file)}", pytrace=False)
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the mail sink did not listen:\n{log_tail(log_file)}", pytrace=False)
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return
+
+
+@contextlib.asynccontextmanager
+async def running_mail_sink(workdir: Path) -> AsyncIterator[MailSink]:
+    """deploy/local/mail_sink.py on a free port, Maildir `workdir/mail`."""
+    port = free_port()
+    maildir = workdir / "mail"
+    log_file = workdir / "mail-sink.log"
+    process = await _spawn(
+        [sys.executable, str(MAIL_SINK_SCRIPT), "--port", str(port), "--maildir", str(maildir)],
+        os.environ,
+        log_file,
+        "mail sink",
+    )
+    try:
+        await _wait_until_listening(process, port, log_file)
+        yield MailSink(host="127.0.0.1", port=port, maildir=maildir)
+    finally:
+        await stop_process_group(process)
+
+
+@contextlib.asynccontextmanager
+async def _serving(
+    name: str, port: int, env: Mapping[str, str], log_file: Path
+) -> AsyncIterator[int]:
+    """`<name> serve` on `port` until the block ends; yields its pid once /readyz is 200."""
+    process = await _spawn(
+        ["uv", "run", "--no-sync", name, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env,
+        log_file,
+        f"{name} serve",
+    )
+    try:
+        await _wait_until_ready(name, process, f"http://127.0.0.1:{port}", log_file)
+        yield process.pid
+    finally:
+        await stop_process_group(process)
+
+
+def platform_topics() -> list[str]:
+    """Every topic of deploy/topics.toml (dead-letter topics included)."""
+    with TOPICS_FILE.open("rb") as file:
+        return [str(topic["name"]) for topic in tomllib.load(file)["topic"]]
+
+
+async def start_group_at_end(bootstrap: str, group: str) -> None:
+    """Commit `group`'s offsets at the current end of every platform topic (the group has no
+    member yet), so a consumer joining it starts there, whatever its auto_offset_reset."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(platform_topics())
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        if topic["error_code"] == 0
+        for partition in topic["partitions"]
+    ]
+    if not partitions:
+        pytest.fail("no platform topic exists: run `make up` (or up.sh infra)", pytrace=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit(dict(ends))
+    finally:
+        await consumer.stop()
+
+
+@contextlib.asynccontextmanager
+async def _database(admin_dsn: str, name: str) -> AsyncIterator[str]:
+    url = await create_database(admin_dsn, name)
+    try:
+        yield url
+    finally:
+        await drop_database(admin_dsn, name)
+
+
+@contextlib.asynccontextmanager
+async def running_platform(
+    names: Sequence[str],
+    *,
+    admin_dsn: str,
+    kafka_bootstrap: str,
+    workdir: Path,
+    extra_env: Mapping[str, str] | None = None,
+) -> AsyncIterator[Platform]:
+    """Migrate and serve identity plus `names`; yield once every /readyz is 200; stop all,
+    drop their databases."""
+    order = _order(names)
+    suffix = f"{worker()}_{uuid.uuid4().hex[:10]}"
+    master_key_file = workdir / "keyring-master.key"
+    jwt_key_file = workdir / "jwt-ed25519.pem"
+    password_file = workdir / "staff-password"
+    create_master_key_file(master_key_file)
+    load_or_create_ed25519_key(jwt_key_file)
+    staff_email = f"staff-{suffix.replace('_', '-')}@e2e.example.no"
+    staff_password = secrets.token_urlsafe(24)
+    password_file.write_text(staff_password + "\n", encoding="utf-8")
+    password_file.chmod(0o600)
+    ports = {name: free_port() for name in order}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+
+    async with contextlib.AsyncExitStack() as stack:
+        mail_sink = await stack.enter_async_context(running_mail_sink(workdir))
+        keyring_url = await stack.enter_async_context(_database(admin_dsn, f"e2e_keyring_{suffix}"))
+        database_urls = {
+            name: await stack.enter_async_context(_database(admin_dsn, f"e2e_{name}_{suffix}"))
+            for name in order
+        }
+        env: dict[str, str] = {
+            **os.environ,
+            "UV_PYTHON_DOWNLOADS": "never",
+            "BYGGRYGG_KEYRING_DATABASE_URL": keyring_url,
+            "BYGGRYGG_KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "BYGGRYGG_KEYRING_MASTER_KEY_FILE": str(master_key_file),
+            "BYGGRYGG_JWT_PRIVATE_KEY_FILE": str(jwt_key_file),
+            "BYGGRYGG_JWKS_URL": f"{urls['identity']}/.well-known/jwks.json",
+            "BYGGRYGG_SMTP_HOST": mail_sink.host,
+            "BYGGRYGG_SMTP_PORT": str(mail_sink.port),
+            "BYGGRYGG_LOG_LEVEL": "INFO",
+            **{f"BYGGRYGG_{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},
+            **(extra_env or {}),
+        }
+        if "consent" in urls:
+            # Links in this session's mails lead to this session's consent; its link-signing
+            # secret is the session's own (made on first start).
+            env["BYGGRYGG_CONSENT_PUBLIC_URL"] = urls["consent"]
+            env["BYGGRYGG_CONSENT_LINK_KEY_FILE"] = str(workdir / "consent-links.key")
+        groups = {name: f"{name}.e2e-{suffix}" for name in order if name != "identity"}
+        for name, group in groups.items():
+            env[f"BYGGRYGG_{name.upper()}_CONSUMER_GROUP"] = group
+            await start_group_at_end(kafka_bootstrap, group)
+        log_files = {name: workdir / f"{name}.log" for name in order}
+
+        # Migrations are independent of each other: run them side by side; the first failure
+        # cancels the others (their processes are stopped) and fails the session.
+        migrations = [
+            asyncio.create_task(
+                run_service_cli(name, ["migrate"], env, log_files[name], MIGRATE_TIMEOUT_S)
+            )
+            for name in order
+        ]
+        try:
+            await asyncio.gather(*migrations)
+        except BaseException:
+            for task in migrations:
+                task.cancel()
+            await asyncio.gather(*migrations, return_exceptions=True)
+            raise
+        await run_service_cli(
+            "identity",
+            ["create-staff", "--email", staff_email, "--password-file", str(password_file)],
+            env,
+            log_files["identity"],
+            CLI_TIMEOUT_S,
+        )
+        services: dict[str, ServiceProcess] = {}
+        for name in order:
+            pid = await stack.enter_async_context(_serving(name, ports[name], env, log_files[name]))
+            services[name] = ServiceProcess(
+                name=name,
+                base_url=urls[name],
+                pid=pid,
+                database_url=database_urls[name],
+                log_file=log_files[name],
+            )
+        yield Platform(
+            services=services,
+            keyring_database_url=keyring_url,
+            master_key_file=master_key_file,
+            jwt_private_key_file=jwt_key_file,
+            staff_email=staff_email,
+            staff_password=staff_password,
+            mail_sink=mail_sink,
+            env=env,
+        )
