@@ -192,7 +192,7 @@ async def _run_subscriptions(runtime: Runtime, stop: asyncio.Event) -> None:
     runtime.subscriptions = Subscriptions(
         bootstrap=runtime.settings.kafka_bootstrap,
         client_id=SERVICE,
-        register=register_consumers(runtime),
+        register=register_consumers(runtime, group_id=runtime.settings.consent_consumer_group),
     )
     await runtime.subscriptions.run(stop)
 

@@ -17,6 +17,12 @@ class ConsentSettings(PlatformSettings):
         default="postgresql://byggrygg@127.0.0.1:54329/consent",
         description="consent's own database (BYGGRYGG_CONSENT_DATABASE_URL).",
     )
+    consent_consumer_group: str = Field(
+        default="consent",
+        min_length=1,
+        description="Kafka consumer group of every consent subscriber; a test harness gives "
+        "each session its own (BYGGRYGG_CONSENT_CONSUMER_GROUP).",
+    )
     smtp_host: str = Field(
         default="127.0.0.1", description="SMTP server outgoing mail is handed to."
     )
