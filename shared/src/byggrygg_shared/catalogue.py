@@ -22,7 +22,13 @@ from typing import Final
 from pydantic.fields import FieldInfo
 
 from byggrygg_shared.contracts.base import IntegrationEvent
-from byggrygg_shared.inventory import DataInventory, EventField, PersonalDataField, TableColumn
+from byggrygg_shared.inventory import (
+    ERASURE_MEANING,
+    DataInventory,
+    EventField,
+    PersonalDataField,
+    TableColumn,
+)
 from byggrygg_shared.schema_snapshots import platform_contracts
 
 INVENTORY_ENTRY_POINTS: Final = "byggrygg.data_inventory"
@@ -103,6 +109,10 @@ def render_data_inventory(inventories: Sequence[DataInventory]) -> str:
         "Every table column and event field that holds personal data, declared in each",
         "service's `privacy.py`. A test fails when a personal column or field is not declared;",
         "the privacy orchestrator plans requests from the same declarations.",
+        "",
+        "What *on erasure* means:",
+        "",
+        *(f"- {erasure.value}: {meaning}" for erasure, meaning in ERASURE_MEANING.items()),
     ]
     for inventory in inventories:
         lines += [

@@ -12,7 +12,11 @@ service's test calls so that a new personal column or event field cannot ship un
 - a declaration must name a column or field that exists (no stale declarations);
 - an event field declared personal must be a key-ring token (listed in the contract's
   ``personal_fields``): events are immutable, so plaintext personal data in them could never be
-  erased;
+  erased. The one exception is a plain *pseudonymous* value (``Erasure.UNLINK``): readable on
+  purpose, in an event whose only link to the person is the pseudonym ``subject_ref``; erasure
+  destroys everything that ties that pseudonym to a person, after which the value left in the
+  event is anonymous. Pseudonymous data is personal data (GDPR recital 26), so it is declared
+  personal, not non-personal;
 - nothing may be declared twice.
 """
 
@@ -29,6 +33,7 @@ import sqlalchemy as sa
 from byggrygg_shared.contracts.base import IntegrationEvent
 
 __all__ = [
+    "ERASURE_MEANING",
     "PERSONAL_MARKERS",
     "DataCategory",
     "DataInventory",
@@ -109,6 +114,22 @@ class Erasure(StrEnum):
     ANONYMISE = "anonymise"  # kept without any link to the person
     CRYPTO_SHRED = "crypto_shred"  # a key-ring token: the subject's key is destroyed
     KEEP_WITH_BASIS = "keep_with_basis"  # kept under a recorded basis and clock, then erased
+    # A plain event field linked to the person only through the pseudonym subject_ref: the value
+    # stays in the immutable event; erasure destroys every tie between pseudonym and person.
+    UNLINK = "unlink"
+
+
+# What each erasure kind means, for people reading the generated inventory.
+ERASURE_MEANING: Final[dict[Erasure, str]] = {
+    Erasure.DELETE: "the row or value is removed",
+    Erasure.ANONYMISE: "kept without any link to the person",
+    Erasure.CRYPTO_SHRED: "a key-ring token; the person's key is destroyed, so it is unreadable "
+    "everywhere at once",
+    Erasure.KEEP_WITH_BASIS: "kept under the recorded basis until its clock runs out, then erased",
+    Erasure.UNLINK: "a plain value in an immutable event, linked to the person only through the "
+    "pseudonym subject_ref; erasure destroys everything that ties the pseudonym to the person, "
+    "after which the value is anonymous",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -196,6 +217,7 @@ def check_inventory(
     existing: set[Location] = set()
     presumed: list[tuple[Location, str]] = []
     encrypted: set[Location] = set()
+    pseudonymous: set[str] = set()  # event types that name their person by subject_ref
 
     for table in tables:
         for column in table.columns:
@@ -204,6 +226,8 @@ def check_inventory(
             if looks_personal(column.name):
                 presumed.append((location, "its name looks personal"))
     for contract in contract_list:
+        if "subject_ref" in contract.model_fields:
+            pseudonymous.add(contract.event_type)
         for field_name in contract.model_fields:
             location = EventField(contract.event_type, field_name)
             existing.add(location)
@@ -226,11 +250,22 @@ def check_inventory(
 
     for entry in inventory.personal:
         location = entry.location
-        if isinstance(location, EventField) and location in existing and location not in encrypted:
+        plain_event_field = (
+            isinstance(location, EventField) and location in existing and location not in encrypted
+        )
+        if plain_event_field and entry.erasure is not Erasure.UNLINK:
             problems.append(
                 f"{entry.location} holds personal data but is not a key-ring token "
-                "(add it to the contract's personal_fields)"
+                "(add it to the contract's personal_fields; only a pseudonymous value linked "
+                "through subject_ref may stay plain, with erasure UNLINK)"
             )
+        if entry.erasure is Erasure.UNLINK:
+            if not isinstance(location, EventField):
+                problems.append(f"{entry.location} is unlinked on erasure, but only events are")
+            elif location.event_type not in pseudonymous:
+                problems.append(
+                    f"{entry.location} is unlinked on erasure, but its event has no subject_ref"
+                )
         if entry.erasure is Erasure.KEEP_WITH_BASIS and not entry.keep_basis:
             problems.append(f"{entry.location} is kept on erasure but names no keep_basis")
     for non_personal in inventory.non_personal:

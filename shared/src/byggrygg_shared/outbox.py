@@ -59,6 +59,7 @@ __all__ = [
     "RELAY_LOCK_KEY",
     "OutboxPublishFailed",
     "OutboxRelay",
+    "RelayWorker",
     "make_idempotent_producer",
     "relay_until_stopped",
 ]
@@ -327,3 +328,35 @@ async def relay_until_stopped(
         await OutboxRelay(pool=pool, producer=producer, source_service=source_service).run(stop)
     finally:
         await producer.stop()
+
+
+class RelayWorker:
+    """The outbox relay as a service process runs it beside its API (`relay_until_stopped`),
+    with the readiness check of its Kafka producer.
+
+    ``run(stop)`` makes the idempotent producer, connects (retrying while Kafka is away) and
+    relays until ``stop`` is set; ``check`` raises ``ConnectionError`` until the producer is
+    connected, and afterwards whenever the cluster does not answer; wire it into ``/readyz``.
+    """
+
+    def __init__(self, *, pool: asyncpg.Pool, bootstrap: str, source_service: str) -> None:
+        self._pool = pool
+        self._bootstrap = bootstrap
+        self._source_service = source_service
+        self.producer: AIOKafkaProducer | None = None
+        self.connected = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.producer = make_idempotent_producer(self._bootstrap, client_id=self._source_service)
+        await relay_until_stopped(
+            pool=self._pool,
+            producer=self.producer,
+            source_service=self._source_service,
+            stop=stop,
+            connected=self.connected,
+        )
+
+    async def check(self) -> None:
+        if self.producer is None or not self.connected.is_set():
+            raise ConnectionError("the Kafka producer is not connected")
+        await self.producer.client.fetch_all_metadata()

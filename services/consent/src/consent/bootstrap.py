@@ -17,20 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from byggrygg_shared.auth import TokenVerifier, install_token_verifier
+from byggrygg_shared.background import Worker, running
 from byggrygg_shared.db import create_pool
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import KeyRing, create_master_key_file, load_master_key
-from byggrygg_shared.outbox import make_idempotent_producer, relay_until_stopped
+from byggrygg_shared.outbox import RelayWorker
 from byggrygg_shared.subscriptions import Subscriptions
 from consent.adapters.smtp import SmtpTransport
 from consent.entrypoints.api import Lifespan, create_app
@@ -48,8 +47,6 @@ from consent.service_layer.newsletter_expiry import UnconfirmedSignupPurger
 from consent.settings import ConsentSettings
 
 SERVICE = "consent"
-
-Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def utc_now() -> datetime:
@@ -74,8 +71,7 @@ class Runtime:
     verifier: TokenVerifier
     mail_sender: MailSender
     signup_purger: UnconfirmedSignupPurger
-    producer: AIOKafkaProducer | None = None
-    producer_started: asyncio.Event = field(default_factory=asyncio.Event)
+    relay: RelayWorker
     subscriptions: Subscriptions | None = None
 
     async def check_database(self) -> None:
@@ -83,11 +79,6 @@ class Runtime:
 
     async def check_keyring(self) -> None:
         await self.keyring_pool.fetchval("SELECT 1")
-
-    async def check_kafka(self) -> None:
-        if self.producer is None or not self.producer_started.is_set():
-            raise ConnectionError("the Kafka producer is not connected")
-        await self.producer.client.fetch_all_metadata()
 
     async def check_consumers(self) -> None:
         if self.subscriptions is None:
@@ -141,6 +132,7 @@ async def build_runtime(
         keyring_pool=keyring_pool,
         keyring=keyring,
         deps=deps,
+        relay=RelayWorker(pool=pool, bootstrap=settings.kafka_bootstrap, source_service=SERVICE),
         # Tokens are identity's: verified with its public keys from the JWKS URL.
         verifier=verifier
         or TokenVerifier.from_jwks_url(
@@ -168,23 +160,11 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.state.readiness = {
         "database": runtime.check_database,
         "keyring": runtime.check_keyring,
-        "kafka": runtime.check_kafka,
+        "kafka": runtime.relay.check,
         "mail": runtime.mail_sender.check,
         "consumers": runtime.check_consumers,
     }
     install_token_verifier(app, runtime.verifier)
-
-
-async def _relay_events(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Connect to Kafka (retrying while it is unavailable), then relay the outbox."""
-    runtime.producer = make_idempotent_producer(runtime.settings.kafka_bootstrap, client_id=SERVICE)
-    await relay_until_stopped(
-        pool=runtime.pool,
-        producer=runtime.producer,
-        source_service=SERVICE,
-        stop=stop,
-        connected=runtime.producer_started,
-    )
 
 
 async def _run_subscriptions(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -200,7 +180,7 @@ async def _run_subscriptions(runtime: Runtime, stop: asyncio.Event) -> None:
 def background_workers(runtime: Runtime) -> dict[str, Worker]:
     """Every task a served consent runs beside its API, by name."""
     return {
-        "outbox-relay": lambda stop: _relay_events(runtime, stop),
+        "outbox-relay": runtime.relay.run,
         "mail-sender": runtime.mail_sender.run,
         "newsletter-purge": runtime.signup_purger.run,
         "subscriptions": lambda stop: _run_subscriptions(runtime, stop),
@@ -214,17 +194,10 @@ def service_lifespan(settings: ConsentSettings) -> Lifespan:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await build_runtime(settings)
         install(app, runtime)
-        stop = asyncio.Event()
-        tasks = [
-            asyncio.create_task(worker(stop), name=f"consent-{name}")
-            for name, worker in background_workers(runtime).items()
-        ]
         try:
-            yield
+            async with running(background_workers(runtime), service=SERVICE, shutdown_timeout=10.0):
+                yield
         finally:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*tasks), timeout=10.0)
             await close_runtime(runtime)
 
     return lifespan

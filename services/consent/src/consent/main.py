@@ -12,9 +12,8 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from alembic import command
-from alembic.config import Config
 
+from byggrygg_shared import migrations
 from byggrygg_shared.keyring_schema import migrate_keyring
 from byggrygg_shared.observability import configure_logging
 from consent.bootstrap import SERVICE, create_service_app
@@ -26,24 +25,9 @@ SERVICE_ROOT = Path(__file__).resolve().parents[2]
 cli = typer.Typer(help="The ByggRygg consent service.", no_args_is_help=True)
 
 
-def sqlalchemy_url(dsn: str) -> str:
-    """The asyncpg DSN as a SQLAlchemy URL (alembic runs on SQLAlchemy's asyncpg dialect)."""
-    scheme, _, rest = dsn.partition("://")
-    if scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
-        raise typer.BadParameter(f"not a PostgreSQL DSN scheme: {scheme}")
-    return f"postgresql+asyncpg://{rest}"
-
-
-def alembic_config(database_url: str) -> Config:
-    config = Config(str(SERVICE_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(SERVICE_ROOT / "migrations"))
-    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url))
-    return config
-
-
 def migrate_database(database_url: str) -> None:
     """Bring consent's database to the newest schema (alembic upgrade head)."""
-    command.upgrade(alembic_config(database_url), "head")
+    migrations.migrate(SERVICE_ROOT, database_url)
 
 
 @cli.command()
@@ -51,7 +35,10 @@ def migrate() -> None:
     """Migrate consent's database and the key ring database to their newest schema."""
     settings = ConsentSettings()
     configure_logging(SERVICE, settings.log_level)
-    migrate_database(settings.consent_database_url)
+    try:
+        migrate_database(settings.consent_database_url)
+    except migrations.NotPostgreSQL as error:
+        raise typer.BadParameter(str(error), param_hint="BYGGRYGG_CONSENT_DATABASE_URL") from None
     asyncio.run(migrate_keyring(settings.keyring_database_url))
     typer.echo("consent and key ring databases are up to date")
 

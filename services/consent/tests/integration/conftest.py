@@ -26,6 +26,7 @@ from consent.entrypoints.api import create_app
 from consent.main import migrate_database
 from consent.settings import ConsentSettings
 
+from .correspondence_support import Env
 from .support import MailSink, MovableClock, bearer, free_port
 
 PUBLIC_URL = "http://consent.test/api/consent"
@@ -154,3 +155,23 @@ def publish_policy(http: httpx.AsyncClient, staff: dict[str, str], clock: Movabl
         return dict(response.json())
 
     return publish
+
+
+@pytest.fixture
+def consent_env(
+    runtime: Runtime,
+    http: httpx.AsyncClient,
+    clock: MovableClock,
+    mail_sink: MailSink,
+    staff: dict[str, str],
+    token_for: TokenFor,
+) -> Env:
+    """The fixtures above in one object (the correspondence and complaint tests use it)."""
+    return Env(
+        runtime=runtime,
+        http=http,
+        clock=clock,
+        smtp=mail_sink,
+        staff=staff,
+        token_for=token_for,
+    )

@@ -10,9 +10,7 @@ import pytest
 from byggrygg_shared.auth import Role
 from byggrygg_shared.keyring import is_token
 
-from .correspondence_support import Env, consent_env, smtp_sink
-
-__all__ = ["consent_env", "smtp_sink"]
+from .correspondence_support import Env
 
 PERSON = "subj_" + "a" * 32
 

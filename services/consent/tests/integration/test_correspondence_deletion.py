@@ -8,9 +8,7 @@ from typing import Any
 
 from byggrygg_shared.keyring import ERASED
 
-from .correspondence_support import Env, consent_env, email_body, phone_body, smtp_sink
-
-__all__ = ["consent_env", "smtp_sink"]
+from .correspondence_support import Env, email_body, phone_body
 
 ORG = uuid.uuid4()
 NOTIFY = "kari.privat@example.no"

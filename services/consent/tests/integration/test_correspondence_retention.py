@@ -21,9 +21,7 @@ from consent.service_layer.correspondence_erasure import (
 )
 from consent.service_layer.customers import CONTRACT_ENDED_CONSUMER, handle_contract_ended
 
-from .correspondence_support import Env, consent_env, email_body, phone_body, smtp_sink
-
-__all__ = ["consent_env", "smtp_sink"]
+from .correspondence_support import Env, email_body, phone_body
 
 
 def contract_ended_record(

@@ -14,11 +14,10 @@ How erasure works in courses (R16):
   everywhere at once (crypto-shredding).
 - choice and scale answers travel in ``AnswerSubmitted`` as readable values (option ids, a
   scale point), because reporting builds the k-anonymous statistics of R5 from them. They name
-  the learner only by the pseudonym ``subject_ref``; once the learner is erased (identity's
+  the learner only by the pseudonym ``subject_ref``. Pseudonymous data is personal data, so they
+  are declared personal with erasure **unlink**: once the learner is erased (identity's
   profile deleted, the key destroyed, courses' projections anonymised) nothing links that
-  pseudonym to a person, and what stays in the immutable events is an anonymous answer. They
-  are declared below as non-personal event fields *for that reason*; the inventory check
-  allows a personal event field only as a key-ring token.
+  pseudonym to a person, and what stays in the immutable events is an anonymous answer.
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ from byggrygg_shared.inventory import (
     Erasure,
     EventField,
     LawfulBasis,
-    NonPersonalField,
     PersonalDataField,
     TableColumn,
 )
@@ -69,27 +67,15 @@ PERSONAL: Final[tuple[PersonalDataField, ...]] = (
     _answer(TableColumn("enrolments", "answered_count"), Erasure.ANONYMISE),
     # Free text in the events: a key-ring token under the learner's subject_ref.
     _answer(EventField(contracts.AnswerSubmitted.event_type, "free_text"), Erasure.CRYPTO_SHRED),
-)
-
-PSEUDONYMOUS_ANSWER_VALUE: Final = (
-    "a choice or scale answer: an option id of the published course or a point on its scale, "
-    "linked to the learner only through the pseudonym subject_ref and readable for reporting's "
-    "k-anonymous statistics (R5); anonymous once the learner is erased (nothing links the "
-    "pseudonym to a person any more: R16 anonymise). The answers table's copy is personal."
-)
-
-NON_PERSONAL: Final[tuple[NonPersonalField, ...]] = (
-    NonPersonalField(
-        EventField(contracts.AnswerSubmitted.event_type, "selected_option_ids"),
-        PSEUDONYMOUS_ANSWER_VALUE,
+    # Choice and scale answers in the events: plain for reporting's k-anonymous statistics (R5),
+    # linked to the learner only through the pseudonym subject_ref.
+    _answer(
+        EventField(contracts.AnswerSubmitted.event_type, "selected_option_ids"), Erasure.UNLINK
     ),
-    NonPersonalField(
-        EventField(contracts.AnswerSubmitted.event_type, "scale_value"),
-        PSEUDONYMOUS_ANSWER_VALUE,
-    ),
+    _answer(EventField(contracts.AnswerSubmitted.event_type, "scale_value"), Erasure.UNLINK),
 )
 
-INVENTORY: Final = DataInventory(service="courses", personal=PERSONAL, non_personal=NON_PERSONAL)
+INVENTORY: Final = DataInventory(service="courses", personal=PERSONAL)
 
 # The contracts this service emits: the inventory covers exactly these.
 EMITTED_CONTRACTS: Final[tuple[type[IntegrationEvent], ...]] = (

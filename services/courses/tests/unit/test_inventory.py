@@ -28,3 +28,12 @@ def test_free_text_is_encrypted_in_events_and_answers_are_anonymised_in_tables()
         entry = INVENTORY.personal_at(TableColumn("answers", column))
         assert entry is not None, column
         assert entry.erasure is Erasure.ANONYMISE
+
+
+def test_choice_and_scale_answers_in_events_are_personal_and_unlinked_on_erasure() -> None:
+    # Plain for reporting's statistics, but pseudonymous (subject_ref): personal data (R16).
+    event_type = "no.byggrygg.courses.AnswerSubmitted"
+    for field in ("selected_option_ids", "scale_value"):
+        entry = INVENTORY.personal_at(EventField(event_type, field))
+        assert entry is not None, field
+        assert entry.erasure is Erasure.UNLINK

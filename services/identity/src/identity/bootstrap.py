@@ -8,14 +8,12 @@ background until shutdown. Tests call `build_runtime` with their own databases a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from byggrygg_shared.auth import (
@@ -24,10 +22,11 @@ from byggrygg_shared.auth import (
     install_token_verifier,
     load_or_create_ed25519_key,
 )
+from byggrygg_shared.background import running
 from byggrygg_shared.db import create_pool
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import KeyRing, load_master_key
-from byggrygg_shared.outbox import make_idempotent_producer, relay_until_stopped
+from byggrygg_shared.outbox import RelayWorker
 from identity.adapters.passwords import Argon2Passwords
 from identity.adapters.repositories import OrganisationRepository, UserRepository
 from identity.entrypoints.api import Lifespan, create_app
@@ -59,19 +58,13 @@ class Runtime:
     deps: Dependencies
     issuer: TokenIssuer
     verifier: TokenVerifier
-    producer: AIOKafkaProducer | None = None
-    producer_started: asyncio.Event = field(default_factory=asyncio.Event)
+    relay: RelayWorker
 
     async def check_database(self) -> None:
         await self.pool.fetchval("SELECT 1")
 
     async def check_keyring(self) -> None:
         await self.keyring_pool.fetchval("SELECT 1")
-
-    async def check_kafka(self) -> None:
-        if self.producer is None or not self.producer_started.is_set():
-            raise ConnectionError("the Kafka producer is not connected")
-        await self.producer.client.fetch_all_metadata()
 
 
 async def build_runtime(
@@ -126,6 +119,7 @@ async def build_runtime(
         deps=deps,
         issuer=issuer,
         verifier=verifier,
+        relay=RelayWorker(pool=pool, bootstrap=settings.kafka_bootstrap, source_service=SERVICE),
     )
 
 
@@ -142,21 +136,9 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.state.readiness = {
         "database": runtime.check_database,
         "keyring": runtime.check_keyring,
-        "kafka": runtime.check_kafka,
+        "kafka": runtime.relay.check,
     }
     install_token_verifier(app, runtime.verifier)
-
-
-async def _relay_events(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Connect to Kafka (retrying while it is unavailable), then relay the outbox."""
-    runtime.producer = make_idempotent_producer(runtime.settings.kafka_bootstrap, client_id=SERVICE)
-    await relay_until_stopped(
-        pool=runtime.pool,
-        producer=runtime.producer,
-        source_service=SERVICE,
-        stop=stop,
-        connected=runtime.producer_started,
-    )
 
 
 def service_lifespan(settings: IdentitySettings) -> Lifespan:
@@ -166,14 +148,12 @@ def service_lifespan(settings: IdentitySettings) -> Lifespan:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await build_runtime(settings)
         install(app, runtime)
-        stop = asyncio.Event()
-        relay = asyncio.create_task(_relay_events(runtime, stop), name="identity-outbox-relay")
         try:
-            yield
+            async with running(
+                {"outbox-relay": runtime.relay.run}, service=SERVICE, shutdown_timeout=10.0
+            ):
+                yield
         finally:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(relay, timeout=10.0)
             await close_runtime(runtime)
 
     return lifespan

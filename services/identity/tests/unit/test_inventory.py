@@ -121,7 +121,8 @@ def test_a_personal_event_field_in_plaintext_fails() -> None:
     inventory = DataInventory(service="fake", personal=(_declared(email), _declared(note)))
     assert check_inventory(inventory, tables=[], contracts=[FakeEvent]) == [
         f"{email} holds personal data but is not a key-ring token "
-        "(add it to the contract's personal_fields)"
+        "(add it to the contract's personal_fields; only a pseudonymous value linked "
+        "through subject_ref may stay plain, with erasure UNLINK)"
     ]
 
 

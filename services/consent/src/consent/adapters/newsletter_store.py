@@ -16,8 +16,8 @@ import asyncpg
 
 from byggrygg_shared.contracts import consent as contracts
 from byggrygg_shared.contracts.base import IntegrationEvent
-from byggrygg_shared.envelope import EventMetadata
 from byggrygg_shared.eventstore import EventStore, StoredEvent
+from byggrygg_shared.repository import EventSourcedRepository
 from consent.domain.newsletter import (
     ConsentGiven,
     Expired,
@@ -127,36 +127,20 @@ def decode(stored: StoredEvent) -> SubscriptionEvent:
     raise UnexpectedEvent(f"{stored.ce_type} in newsletter stream {stored.stream_id}")
 
 
-class SubscriptionRepository:
-    """Subscriptions from their ``newsletter-<id>`` streams."""
+class SubscriptionRepository(EventSourcedRepository[Subscription, SubscriptionEvent]):
+    """Subscriptions from their ``newsletter-<id>`` streams (`byggrygg_shared.repository`)."""
 
     def __init__(self, *, store: EventStore, cipher: FieldCipher) -> None:
-        self._store = store
-        self._cipher = cipher
+        async def decode_row(stored: StoredEvent) -> SubscriptionEvent:
+            return decode(stored)
 
-    async def get(self, conn: asyncpg.Connection, subscription_id: UUID) -> Subscription | None:
-        stored = await self._store.load(conn, subscription_stream(subscription_id))
-        if not stored:
-            return None
-        return Subscription.replay(decode(row) for row in stored)
-
-    async def save(
-        self, conn: asyncpg.Connection, subscription: Subscription, *, metadata: EventMetadata
-    ) -> list[SubscriptionEvent]:
-        """Append the pending events at the loaded version (``ConcurrentAppend`` if moved on);
-        returns them so the caller can project them in the same transaction."""
-        pending = list(subscription.pending)
-        if not pending:
-            return []
-        await self._store.append(
-            conn,
-            stream_id=subscription_stream(subscription.subscription_id),
-            expected_version=subscription.loaded_version,
-            events=[await encode(event, self._cipher) for event in pending],
-            metadata=metadata,
+        super().__init__(
+            store=store,
+            aggregate=Subscription,
+            stream_of=subscription_stream,
+            encode=lambda event: encode(event, cipher),
+            decode=decode_row,
         )
-        subscription.pending.clear()
-        return pending
 
 
 # --- projection ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import assert_never
 from uuid import UUID
 
-from consent.domain.aggregate import Aggregate
+from byggrygg_shared.aggregate import Aggregate
 from consent.domain.correspondence import CorrespondenceError, KeptItem, KeptReason
 
 

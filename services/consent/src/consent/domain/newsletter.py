@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Final, Literal
 from uuid import UUID
 
-from consent.domain.aggregate import Aggregate
+from byggrygg_shared.aggregate import Aggregate
 from consent.domain.errors import ConsentError
 from consent.domain.wording import Wording
 

@@ -71,12 +71,14 @@ async def save_and_project(
 ) -> None:
     """Append the subscription's new events and apply them to the projection (same
     transaction)."""
-    base = subscription.loaded_version
-    events = await _repository(deps).save(
-        conn, subscription, metadata=deps.metadata(subject_ref=subscription.subject_ref)
+    recorded = await _repository(deps).save(
+        conn,
+        subscription,
+        aggregate_id=subscription.subscription_id,
+        metadata=deps.metadata(subject_ref=subscription.subject_ref),
     )
-    for offset, event in enumerate(events, start=1):
-        await store.project(conn, event, version=base + offset)
+    for item in recorded:
+        await store.project(conn, item.event, version=item.stored.version)
 
 
 def _confirmation_body(*, confirm_url: str, withdraw_url: str, hours: int) -> str:

@@ -64,6 +64,10 @@ async def current_policy(*, deps: Dependencies) -> PolicyVersion | None:
 
 
 async def get_policy(*, deps: Dependencies, version: str) -> PolicyVersion:
+    # A label no version can have (a NUL above all, which PostgreSQL refuses: a 500) is not
+    # looked up.
+    if not policy.VERSION_LABEL.fullmatch(version):
+        raise PolicyVersionNotFound(version)
     found = await policy_versions.version_named(deps.pool, version)
     if found is None:
         raise PolicyVersionNotFound(version)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import assert_never
 from uuid import UUID
 
-from courses.domain.aggregate import Aggregate
+from byggrygg_shared.aggregate import Aggregate
 from courses.domain.content import CourseContent
 from courses.domain.errors import CourseAlreadyAssigned, CourseNotPublished, NothingToPublish
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import assert_never
 from uuid import UUID
 
-from courses.domain.aggregate import Aggregate
+from byggrygg_shared.aggregate import Aggregate
 from courses.domain.content import AnswerValue, CourseContent, QuestionKind
 from courses.domain.errors import (
     EnrolmentAlreadyCompleted,

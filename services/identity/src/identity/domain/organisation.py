@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import assert_never
 from uuid import UUID
 
-from identity.domain.aggregate import Aggregate
+from byggrygg_shared.aggregate import Aggregate
 from identity.domain.errors import (
     ContractAlreadyEnded,
     DuplicateRetentionReason,

@@ -8,10 +8,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response, status
 
+from byggrygg_shared.preconditions import etag, expected_version
 from byggrygg_shared.problems import problem_responses
 from consent.domain.complaints import ComplaintKind, DataArea, Outcome
 from consent.entrypoints.dependencies import Deps, StaffActor
-from consent.entrypoints.routers.correspondence import etag, parse_if_match
 from consent.schemas.complaints import (
     ComplaintCreate,
     ComplaintCreated,
@@ -88,14 +88,14 @@ async def resolve_complaint(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ComplaintRead:
-    expected_version = parse_if_match(if_match)
+    expected = expected_version(if_match)
     await complaints.handle_resolve_complaint(
         deps=deps,
         actor=actor,
         complaint_id=complaint_id,
         outcome=None if body.outcome is None else Outcome(body.outcome),
         resolution_text=body.resolution_text,
-        expected_version=expected_version,
+        expected_version=expected,
     )
     view = await complaints.get_complaint(deps=deps, actor=actor, complaint_id=complaint_id)
     response.headers["ETag"] = etag(view.version)

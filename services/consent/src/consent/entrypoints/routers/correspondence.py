@@ -11,7 +11,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from byggrygg_shared.problems import BadRequest, Problem, problem_responses
+from byggrygg_shared.preconditions import etag, expected_version
+from byggrygg_shared.problems import BadRequest, problem_responses
 from consent.domain.correspondence import EmailMessage, MessageDirection, PhoneContact
 from consent.entrypoints.dependencies import Deps, StaffActor
 from consent.schemas.correspondence import (
@@ -32,28 +33,6 @@ from consent.service_layer import correspondence, correspondence_erasure
 router = APIRouter(prefix="/correspondence", tags=["correspondence"])
 
 _STAFF_PROBLEMS = (401, 403, 422)
-
-
-class PreconditionRequired(Problem):
-    """A change needs If-Match (428): without it, it could be based on a version never seen."""
-
-    default_status = 428
-    default_title = "Precondition required"
-    default_type = "if-match-required"
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def parse_if_match(value: str | None) -> int:
-    """The version in an If-Match header written as our ETag ("3", W/"3" or 3)."""
-    if value is None:
-        raise PreconditionRequired("Send If-Match with the ETag of the version you read.")
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise BadRequest("If-Match must be an ETag returned by this API.")
-    return int(text)
 
 
 def _message(message_id: UUID, body: MessageCreate) -> EmailMessage:
@@ -219,13 +198,13 @@ async def add_message(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> CorrespondenceRead:
-    expected_version = parse_if_match(if_match)
+    expected = expected_version(if_match)
     await correspondence.handle_record_message(
         deps=deps,
         actor=actor,
         correspondence_id=correspondence_id,
         message=_message(deps.ids.new_id(), body),
-        expected_version=expected_version,
+        expected_version=expected,
     )
     view = await correspondence.get_correspondence(
         deps=deps, actor=actor, correspondence_id=correspondence_id

@@ -44,10 +44,11 @@ async def course_answers(
     deps: Deps,
     actor: CurrentActor,
     organisation_id: UUID | None = None,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    # Upper bounds keep the values within PostgreSQL's integer and bigint (else a 500).
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     question_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[AnswerRead]:
     views = await answers.get_course_answers(
         deps=deps,

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Path, Response, status
 
-from byggrygg_shared.problems import BadRequest, Problem, problem_responses
+from byggrygg_shared.preconditions import etag, expected_version, optional_expected_version
+from byggrygg_shared.problems import problem_responses
 from courses.adapters.queries import CourseVersionView, CourseView
 from courses.domain.content import CourseContent, Module, Option, Question, QuestionKind, Scale
 from courses.entrypoints.dependencies import CurrentActor, Deps
@@ -26,30 +27,6 @@ from courses.service_layer.context import Actor, Dependencies, IdSource
 router = APIRouter(prefix="/courses", tags=["courses"])
 
 VersionNumber = Annotated[int, Path(ge=1, le=1_000_000)]
-
-
-class PreconditionRequired(Problem):
-    """PUT needs If-Match (428): without it, an edit could overwrite one it never saw."""
-
-    default_status = 428
-    default_title = "Precondition required"
-    default_type = "if-match-required"
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def parse_if_match(value: str | None, *, required: bool = True) -> int | None:
-    """The version in an If-Match header written as our ETag ("3", W/"3" or 3)."""
-    if value is None:
-        if required:
-            raise PreconditionRequired("Send If-Match with the ETag of the version you edited.")
-        return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise BadRequest("If-Match must be an ETag returned by GET /courses/{id}.")
-    return int(text)
 
 
 def content_of(body: CourseCreate, ids: IdSource) -> CourseContent:
@@ -171,8 +148,7 @@ async def revise_draft(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> CourseRead:
-    expected = parse_if_match(if_match)
-    assert expected is not None
+    expected = expected_version(if_match)
     await catalogue.handle_revise_draft(
         deps=deps,
         actor=actor,
@@ -201,7 +177,7 @@ async def publish_course(
         deps=deps,
         actor=actor,
         course_id=course_id,
-        expected_version=parse_if_match(if_match, required=False),
+        expected_version=optional_expected_version(if_match),
     )
     return PublishedVersion(course_id=course_id, version=version)
 

@@ -7,7 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Response, status
 
-from byggrygg_shared.problems import BadRequest, Problem, problem_responses
+from byggrygg_shared.preconditions import etag, expected_version
+from byggrygg_shared.problems import problem_responses
 from identity.adapters.queries import UserView
 from identity.domain.user import ProfileCorrection, ProfileField
 from identity.entrypoints.dependencies import CurrentActor, Deps
@@ -15,28 +16,6 @@ from identity.schemas import LicenceCreated, UserRead, UserUpdate
 from identity.service_layer import users
 
 router = APIRouter(prefix="/users", tags=["users"])
-
-
-class PreconditionRequired(Problem):
-    """PATCH needs If-Match (428): without it, a correction could overwrite one it never saw."""
-
-    default_status = 428
-    default_title = "Precondition required"
-    default_type = "if-match-required"
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def parse_if_match(value: str | None) -> int:
-    """The version in an If-Match header written as our ETag ("3", W/"3" or 3)."""
-    if value is None:
-        raise PreconditionRequired("Send If-Match with the ETag of the version you edited.")
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise BadRequest("If-Match must be an ETag returned by GET /users/{id}.")
-    return int(text)
 
 
 def user_read(view: UserView, response: Response) -> UserRead:
@@ -78,7 +57,7 @@ async def correct_user(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> UserRead:
-    expected_version = parse_if_match(if_match)
+    expected = expected_version(if_match)
     given = body.model_fields_set
     await users.handle_correct_profile(
         deps=deps,
@@ -92,7 +71,7 @@ async def correct_user(
             gender=body.gender,
             language=body.language,
         ),
-        expected_version=expected_version,
+        expected_version=expected,
     )
     return user_read(await users.get_user(deps=deps, actor=actor, user_id=user_id), response)
 

@@ -1,9 +1,11 @@
-"""The event-sourcing mechanics shared by consent's aggregates: version and pending events.
+"""The event-sourcing mechanics every service's aggregates share: version and pending events.
 
 An aggregate changes only by applying an event. A command method checks the rules, then
 `_raise`s events, which are applied at once and kept in `pending` until the service layer
 appends them. `version` counts every applied event, so `loaded_version` (the version before
 the pending events) is the expected version of the append: the optimistic lock.
+
+Plain Python with no I/O and no framework, so a service's domain layer may import it.
 """
 
 from __future__ import annotations
