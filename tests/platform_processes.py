@@ -235,9 +235,9 @@ async def _wait_until_listening(
 
 
 @contextlib.asynccontextmanager
-async def running_mail_sink(workdir: Path) -> AsyncIterator[MailSink]:
-    """deploy/local/mail_sink.py on a free port, Maildir `workdir/mail`."""
-    port = free_port()
+async def running_mail_sink(workdir: Path, *, port: int | None = None) -> AsyncIterator[MailSink]:
+    """deploy/local/mail_sink.py on `port` (default: a free one), Maildir `workdir/mail`."""
+    port = port or free_port()
     maildir = workdir / "mail"
     log_file = workdir / "mail-sink.log"
     process = await _spawn(
@@ -413,4 +413,55 @@ async def running_platform(
             staff_password=staff_password,
             mail_sink=mail_sink,
             env=env,
+        )
+
+
+# --- Fault injection (tests/faults) ------------------------------------------------------------
+# A crash is SIGKILL to the service's process group: no shutdown hook runs, nothing is flushed,
+# no offset is committed, open transactions die with their connections. The service then starts
+# again exactly as `running_platform` started it (same port, databases, key ring, consumer
+# group, env, log file), as a process supervisor would restart it.
+
+
+def _live_members(pgid: int) -> list[int]:
+    """Pids of the processes of group `pgid` that still run (zombies hold no socket: dead)."""
+    members: list[int] = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # exited while we looked
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces, so split after its ")".
+        state, _ppid, pgrp = text.rsplit(")", 1)[1].split()[:3]
+        if int(pgrp) == pgid and state not in ("Z", "X"):
+            members.append(int(stat.parent.name))
+    return members
+
+
+async def kill_service(service: ServiceProcess) -> None:
+    """SIGKILL every process of `service`'s process group (its pid leads it) and wait until
+    none runs, so its port, database sessions and advisory locks are free."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(service.pid, signal.SIGKILL)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while _live_members(service.pid):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{service.name} survived SIGKILL for {STOP_TIMEOUT_S}s", pytrace=False)
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def restarted_service(platform: Platform, name: str) -> AsyncIterator[ServiceProcess]:
+    """`<name> serve` again on the platform's state (after `kill_service`); yields the new
+    process once /readyz is 200 and stops it when the block ends. Migrations do not run again:
+    the database is the one the killed process left."""
+    before = platform[name]
+    port = int(before.base_url.rsplit(":", 1)[1])
+    async with _serving(name, port, platform.env, before.log_file) as pid:
+        yield ServiceProcess(
+            name=name,
+            base_url=before.base_url,
+            pid=pid,
+            database_url=before.database_url,
+            log_file=before.log_file,
         )

@@ -1,0 +1,40 @@
+"""Fixtures of the crash tests: a platform of their own per test, since each test kills and
+restarts its processes (the session-wide ``platform`` of tests/conftest.py is shared by other
+tests and must stay up).
+
+- ``courses_platform``: identity and courses (tests/platform_processes.py), on state of this
+  test only; ``courses_identity``: an identity client of it, logged in as platform staff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest_asyncio
+
+from ..identity_client import IdentityApi
+from ..platform_processes import Platform, running_platform
+
+
+@pytest_asyncio.fixture
+async def courses_platform(
+    pg_admin_dsn: str, kafka_bootstrap: str, tmp_path: Path
+) -> AsyncIterator[Platform]:
+    async with running_platform(
+        ["courses"], admin_dsn=pg_admin_dsn, kafka_bootstrap=kafka_bootstrap, workdir=tmp_path
+    ) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def courses_identity(courses_platform: Platform) -> AsyncIterator[IdentityApi]:
+    async with httpx.AsyncClient(base_url=courses_platform.url("identity"), timeout=30.0) as http:
+        api = IdentityApi(
+            http=http,
+            staff_email=courses_platform.staff_email,
+            staff_password=courses_platform.staff_password,
+        )
+        await api.log_in_staff()
+        yield api
