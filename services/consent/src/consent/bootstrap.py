@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 from fastapi import FastAPI
@@ -30,27 +29,18 @@ from byggrygg_shared.db import create_pool
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import KeyRing, create_master_key_file, load_master_key
 from byggrygg_shared.outbox import RelayWorker
+from byggrygg_shared.service_api import Lifespan
+from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
 from byggrygg_shared.subscriptions import Subscriptions
 from consent.adapters.smtp import SmtpTransport
-from consent.entrypoints.api import Lifespan, create_app
+from consent.entrypoints.api import create_app
 from consent.entrypoints.consumers import register_consumers
-from consent.service_layer.context import (
-    Clock,
-    Dependencies,
-    IdSource,
-    Links,
-    Policy,
-    RandomIds,
-)
+from consent.service_layer.context import Dependencies, Links, Policy
 from consent.service_layer.mail import MailSender, MailTransport
 from consent.service_layer.newsletter_expiry import UnconfirmedSignupPurger
 from consent.settings import ConsentSettings
 
 SERVICE = "consent"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def load_link_key(settings: ConsentSettings) -> bytes:

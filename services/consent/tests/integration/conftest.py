@@ -7,7 +7,6 @@ Root fixtures used: ``fresh_database``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,14 +19,14 @@ from fastapi import FastAPI
 
 from byggrygg_shared.auth import Principal, Role, TokenIssuer, TokenVerifier
 from byggrygg_shared.keyring import create_master_key_file
-from byggrygg_shared.keyring_schema import migrate_keyring
 from consent.bootstrap import Runtime, build_runtime, close_runtime, install
 from consent.entrypoints.api import create_app
 from consent.main import migrate_database
 from consent.settings import ConsentSettings
 
+from ....service_testing import MovableClock, asgi_client, bearer, free_port, migrated_database
 from .correspondence_support import Env
-from .support import MailSink, MovableClock, bearer, free_port
+from .support import MailSink
 
 PUBLIC_URL = "http://consent.test/api/consent"
 
@@ -35,10 +34,7 @@ PUBLIC_URL = "http://consent.test/api/consent"
 @pytest.fixture
 async def consent_dsn(fresh_database: str) -> str:
     """A fresh database migrated like production: alembic for consent, plus the key ring."""
-    # alembic's env runs its own event loop: give it a thread of its own.
-    await asyncio.to_thread(migrate_database, fresh_database)
-    await migrate_keyring(fresh_database)
-    return fresh_database
+    return await migrated_database(fresh_database, migrate_database)
 
 
 @pytest.fixture
@@ -100,8 +96,7 @@ def app(runtime: Runtime) -> FastAPI:
 
 @pytest.fixture
 async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://consent") as client:
+    async with asgi_client(app, "consent") as client:
         yield client
 
 

@@ -12,7 +12,8 @@ import httpx
 
 from consent.bootstrap import Runtime
 
-from .support import MailSink, MovableClock
+from ....service_testing import MovableClock
+from .support import MailSink
 
 
 @dataclass

@@ -6,40 +6,20 @@ import asyncio
 import email
 import email.policy
 import re
-import socket
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import asyncpg
-import httpx
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from byggrygg_shared.keyring_schema import METADATA as KEYRING_METADATA
 from consent.adapters.tables import METADATA
 
+from ....service_testing import table_snapshot
+
 DEADLINE_SECONDS = 30.0
-
-
-class MovableClock:
-    """A clock the test can move forward (expiry, back-off); starts at the real time."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class MailSink:
@@ -104,33 +84,11 @@ def relative(url: str, base: str) -> str:
     return url[len(base) :]
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def snapshot(pool: asyncpg.Pool) -> dict[str, tuple[int, str]]:
     """Row count and a digest of every consent table (events included) and of the key ring
     (in the same test database): equal snapshots before and after a request mean it wrote
     nothing."""
-    state: dict[str, tuple[int, str]] = {}
-    async with pool.acquire() as conn:
-        for table in [*METADATA.sorted_tables, *KEYRING_METADATA.sorted_tables]:
-            row = await conn.fetchrow(
-                f"SELECT count(*) AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)),"
-                f" '') AS digest FROM {table.name} t"
-            )
-            state[table.name] = (row["n"], row["digest"])
-    return state
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem document with `status`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status
-    assert body["title"]
-    return dict(body)
+    return await table_snapshot(pool, [*METADATA.sorted_tables, *KEYRING_METADATA.sorted_tables])
 
 
 async def poll(check: Callable[[], Any], *, deadline: float = DEADLINE_SECONDS) -> Any:

@@ -10,7 +10,8 @@ import pytest
 
 from consent.bootstrap import Runtime
 
-from .support import assert_problem, snapshot
+from ....service_testing import assert_problem
+from .support import snapshot
 
 
 @pytest.mark.parametrize("label", ["%00", "2025-1%00", "2025-1%0A", "x" * 41, "%C3%A6"])
@@ -70,4 +71,36 @@ async def test_an_if_match_that_only_looks_numeric_is_400_and_writes_nothing(
         ),
     ):
         assert_problem(response, 400)
+    assert await snapshot(runtime.pool) == before
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+async def test_a_time_without_a_utc_value_is_422_and_leaves_no_key_behind(
+    http: httpx.AsyncClient, staff: dict[str, str], runtime: Runtime, moment: str
+) -> None:
+    """Was a 500 from PostgreSQL after the key ring had already made the item's key."""
+    organisation_id = "0b6f2f38-52a4-4a8e-9d2e-4c1a9b0f5e11"
+    message = {"direction": "inbound", "sent_at": moment, "subject": "Emne", "text": "Tekst."}
+    before = await snapshot(runtime.pool)
+    for url, body in (
+        (
+            "/correspondence/phone",
+            {
+                "organisation_id": organisation_id,
+                "phone_number": "+47 900 00 000",
+                "person_name": "Kari Nordmann",
+                "summary": "Ringte.",
+                "contacted_at": moment,
+            },
+        ),
+        (
+            "/correspondence/email",
+            {
+                "organisation_id": organisation_id,
+                "email_address": "kari@example.no",
+                "messages": [message],
+            },
+        ),
+    ):
+        assert_problem(await http.post(url, json=body, headers=staff), 422)
     assert await snapshot(runtime.pool) == before

@@ -11,8 +11,9 @@ from byggrygg_shared.auth import Role
 from consent.bootstrap import Runtime
 from consent.domain.cookies import visitor_ref
 
+from ....service_testing import assert_problem
 from .conftest import TokenFor
-from .support import assert_problem, snapshot
+from .support import snapshot
 
 
 async def _wording(http: httpx.AsyncClient) -> str:

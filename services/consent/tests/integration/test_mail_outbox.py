@@ -15,7 +15,8 @@ from consent.adapters.smtp import SmtpTransport
 from consent.bootstrap import Runtime
 from consent.service_layer.mail import MailSender, enqueue_mail
 
-from .support import MailSink, MovableClock, body_of
+from ....service_testing import MovableClock
+from .support import MailSink, body_of
 
 ADDRESS = "kari@example.no"
 

@@ -13,8 +13,9 @@ from byggrygg_shared.auth import Role
 from byggrygg_shared.keyring import is_token
 from consent.bootstrap import Runtime
 
+from ....service_testing import MovableClock, assert_problem
 from .conftest import PUBLIC_URL, TokenFor
-from .support import MailSink, MovableClock, assert_problem, links_in, relative, snapshot
+from .support import MailSink, links_in, relative, snapshot
 
 KARI = "kari@example.no"
 

@@ -24,7 +24,8 @@ from consent.service_layer.newsletter_expiry import (
     purge_unconfirmed_signups,
 )
 
-from .support import DEADLINE_SECONDS, MailSink, MovableClock, assert_problem, poll, snapshot
+from ....service_testing import MovableClock, assert_problem
+from .support import DEADLINE_SECONDS, MailSink, poll, snapshot
 from .test_newsletter_api import KARI, Newsletter
 
 OLA = "ola@example.no"

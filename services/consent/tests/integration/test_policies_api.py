@@ -11,8 +11,9 @@ import httpx
 from byggrygg_shared.auth import Role
 from consent.bootstrap import Runtime
 
+from ....service_testing import MovableClock, assert_problem
 from .conftest import TokenFor
-from .support import MovableClock, assert_problem, snapshot
+from .support import snapshot
 
 
 async def test_publish_then_read_current_and_older_versions(

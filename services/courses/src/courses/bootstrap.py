@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -29,18 +28,16 @@ from byggrygg_shared.db import create_pool
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import KeyRing, load_master_key
 from byggrygg_shared.outbox import RelayWorker
+from byggrygg_shared.service_api import Lifespan
+from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
 from byggrygg_shared.subscriptions import Subscriptions
 from courses.adapters.repositories import CourseRepository, EnrolmentRepository
-from courses.entrypoints.api import Lifespan, create_app
+from courses.entrypoints.api import create_app
 from courses.entrypoints.consumers import register_consumers
-from courses.service_layer.context import Clock, Dependencies, IdSource, RandomIds
+from courses.service_layer.context import Dependencies
 from courses.settings import CoursesSettings
 
 SERVICE = "courses"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

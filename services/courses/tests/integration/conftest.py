@@ -8,7 +8,6 @@ Root fixtures used: ``fresh_database`` (and ``kafka_bootstrap``/``new_topic`` in
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,22 +18,19 @@ from fastapi import FastAPI
 
 from byggrygg_shared.auth import TokenIssuer, TokenVerifier
 from byggrygg_shared.keyring import create_master_key_file
-from byggrygg_shared.keyring_schema import migrate_keyring
 from courses.bootstrap import Runtime, build_runtime, close_runtime, install
 from courses.entrypoints.api import create_app
 from courses.main import migrate_database
 from courses.settings import CoursesSettings
 
+from ....service_testing import asgi_client, migrated_database
 from .support import People, Steps
 
 
 @pytest.fixture
 async def courses_dsn(fresh_database: str) -> str:
     """A fresh database migrated like production: alembic for courses, plus the key ring."""
-    # alembic's env runs its own event loop: give it a thread of its own.
-    await asyncio.to_thread(migrate_database, fresh_database)
-    await migrate_keyring(fresh_database)
-    return fresh_database
+    return await migrated_database(fresh_database, migrate_database)
 
 
 @pytest.fixture
@@ -72,8 +68,7 @@ def app(runtime: Runtime) -> FastAPI:
 
 @pytest.fixture
 async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://courses") as client:
+    async with asgi_client(app, "courses") as client:
         yield client
 
 

@@ -18,6 +18,8 @@ from courses.adapters.tables import METADATA
 from courses.bootstrap import Runtime
 from courses.service_layer.licences import handle_licence_granted
 
+from ....service_testing import table_snapshot
+
 
 def new_subject_ref() -> str:
     return "subj_" + secrets.token_hex(16)
@@ -164,25 +166,7 @@ def received(
 async def snapshot(pool: asyncpg.Pool) -> dict[str, tuple[int, str]]:
     """Row count and digest of every courses table (events and inbox included): equal
     snapshots before and after a request mean it wrote nothing."""
-    state: dict[str, tuple[int, str]] = {}
-    async with pool.acquire() as conn:
-        for table in METADATA.sorted_tables:
-            row = await conn.fetchrow(
-                f"SELECT count(*) AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)),"
-                f" '') AS digest FROM {table.name} t"
-            )
-            state[table.name] = (row["n"], row["digest"])
-    return state
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem document with `status`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status
-    assert body["title"]
-    return dict(body)
+    return await table_snapshot(pool, METADATA.sorted_tables)
 
 
 @dataclass

@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from byggrygg_shared.auth import Role
 from courses.entrypoints.routers.answers import ANSWERS_TAG
 
-from .support import Person, Steps, assert_problem, questions_of, snapshot
+from ....service_testing import assert_problem
+from .support import Person, Steps, questions_of, snapshot
 
 ANSWER_SCHEMA = "#/components/schemas/AnswerRead"
 

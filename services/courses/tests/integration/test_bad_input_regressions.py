@@ -8,7 +8,8 @@ import pytest
 
 from courses.bootstrap import Runtime
 
-from .support import Steps, assert_problem, snapshot
+from ....service_testing import assert_problem
+from .support import Steps, snapshot
 
 
 @pytest.mark.parametrize(

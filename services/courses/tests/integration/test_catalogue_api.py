@@ -10,7 +10,8 @@ import pytest
 
 from byggrygg_shared.auth import Role
 
-from .support import People, Steps, assert_problem, course_body, snapshot
+from ....service_testing import assert_problem
+from .support import People, Steps, course_body, snapshot
 
 
 async def test_staff_publish_versions_and_learners_see_only_published_content(

@@ -11,7 +11,8 @@ import httpx
 
 from courses.service_layer.licences import handle_access_ended
 
-from .support import Steps, assert_problem, questions_of, subscription_cancelled
+from ....service_testing import assert_problem
+from .support import Steps, questions_of, subscription_cancelled
 
 
 async def test_concurrent_answers_append_in_turn_or_conflict(

@@ -12,16 +12,8 @@ import pytest
 from byggrygg_shared.auth import Role
 from courses.service_layer.licences import handle_access_ended
 
-from .support import (
-    People,
-    Person,
-    Steps,
-    assert_problem,
-    licence_granted,
-    licence_revoked,
-    questions_of,
-    snapshot,
-)
+from ....service_testing import assert_problem
+from .support import People, Person, Steps, licence_granted, licence_revoked, questions_of, snapshot
 
 
 async def enrolment_content(http: httpx.AsyncClient, learner: Person) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -29,29 +28,10 @@ from byggrygg_shared.eventstore import metadata_document
 from byggrygg_shared.keyring import create_master_key_file
 from byggrygg_shared.outbox import make_idempotent_producer
 
+from ....service_testing import free_port, run_cli
 from .support import course_body, new_subject_ref
 
 DEADLINE_SECONDS = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from courses.main import cli; cli()",
-        *args,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    return process.returncode or 0, output.decode()
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:
@@ -131,7 +111,7 @@ async def test_served_courses_is_ready_publishes_and_consumes(
         "BYGGRYGG_COURSES_USER_TOPIC": user_topic,
         "BYGGRYGG_COURSES_CONSUMER_GROUP": f"courses-test-{uuid4().hex[:8]}",
     }
-    code, output = await run_cli("migrate", env=env)
+    code, output = await run_cli("courses", "migrate", env=env)
     assert code == 0, output
 
     port = free_port()

@@ -8,16 +8,9 @@ from courses.domain import errors as domain
 from courses.entrypoints.errors import problem_for
 from courses.service_layer import errors as service
 
+from ....service_testing import all_subclasses
 
-def _all_subclasses(base: type[Exception]) -> list[type[Exception]]:
-    found = []
-    for sub in base.__subclasses__():
-        found.append(sub)
-        found.extend(_all_subclasses(sub))
-    return found
-
-
-ERRORS = _all_subclasses(domain.CoursesError) + _all_subclasses(service.ServiceError)
+ERRORS = all_subclasses(domain.CoursesError) + all_subclasses(service.ServiceError)
 
 
 @pytest.mark.parametrize("error_type", ERRORS, ids=lambda t: t.__name__)

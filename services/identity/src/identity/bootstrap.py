@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 from fastapi import FastAPI
@@ -27,24 +26,15 @@ from byggrygg_shared.db import create_pool
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import KeyRing, load_master_key
 from byggrygg_shared.outbox import RelayWorker
+from byggrygg_shared.service_api import Lifespan
+from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
 from identity.adapters.passwords import Argon2Passwords
 from identity.adapters.repositories import OrganisationRepository, UserRepository
-from identity.entrypoints.api import Lifespan, create_app
-from identity.service_layer.context import (
-    Clock,
-    Dependencies,
-    IdSource,
-    PasswordHashing,
-    Policy,
-    RandomIds,
-)
+from identity.entrypoints.api import create_app
+from identity.service_layer.context import Dependencies, PasswordHashing, Policy
 from identity.settings import IdentitySettings
 
 SERVICE = "identity"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The identity process: `identity migrate | serve | create-staff` (typer).
+"""The identity process: `identity migrate | serve | create-staff` (typer; `migrate` and
+`serve` are built by `byggrygg_shared.service_cli`).
 
 Settings come from the environment (docs/decisions.md) and are read once here, at the start of
 each command, then passed on.
@@ -11,12 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from byggrygg_shared import migrations
-from byggrygg_shared.keyring_schema import migrate_keyring
 from byggrygg_shared.observability import configure_logging
+from byggrygg_shared.service_cli import service_cli
 from identity.bootstrap import SERVICE, build_runtime, close_runtime, create_service_app
 from identity.service_layer.errors import EmailAlreadyInUse
 from identity.service_layer.login import handle_create_staff
@@ -26,40 +26,21 @@ from identity.settings import IdentitySettings
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 MIN_PASSWORD_LENGTH = 12
 
-cli = typer.Typer(help="The ByggRygg identity service.", no_args_is_help=True)
-
 
 def migrate_database(database_url: str) -> None:
     """Bring identity's database to the newest schema (alembic upgrade head)."""
     migrations.migrate(SERVICE_ROOT, database_url)
 
 
-@cli.command()
-def migrate() -> None:
-    """Migrate identity's database and the key ring database to their newest schema."""
-    settings = IdentitySettings()
-    configure_logging(SERVICE, settings.log_level)
-    try:
-        migrate_database(settings.identity_database_url)
-    except migrations.NotPostgreSQL as error:
-        raise typer.BadParameter(str(error), param_hint="BYGGRYGG_IDENTITY_DATABASE_URL") from None
-    asyncio.run(migrate_keyring(settings.keyring_database_url))
-    typer.echo("identity and key ring databases are up to date")
-
-
-@cli.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8101,
-) -> None:
-    """Serve the HTTP API; the outbox relay runs alongside it."""
-    settings = IdentitySettings()
-    configure_logging(SERVICE, settings.log_level)
-    # uvicorn's own logging config and access log are off: structlog writes one JSON line per
-    # request (with the correlation id and without personal data).
-    uvicorn.run(
-        create_service_app(settings), host=host, port=port, log_config=None, access_log=False
-    )
+# `migrate` and `serve` as every service has them; `create-staff` below is identity's own.
+cli = service_cli(
+    SERVICE,
+    settings=IdentitySettings,
+    migrate_database=migrate_database,
+    create_app=create_service_app,
+    default_port=8101,
+    serve_help="Serve the HTTP API; the outbox relay runs alongside it.",
+)
 
 
 async def _create_staff(settings: IdentitySettings, email: str, password: str) -> str:

@@ -7,7 +7,6 @@ Root fixtures used: ``fresh_database``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from byggrygg_shared.keyring import create_master_key_file
-from byggrygg_shared.keyring_schema import migrate_keyring
 from identity.adapters.passwords import Argon2Passwords
 from identity.bootstrap import Runtime, build_runtime, close_runtime, install
 from identity.entrypoints.api import create_app
@@ -25,16 +23,14 @@ from identity.main import migrate_database
 from identity.service_layer.login import handle_create_staff
 from identity.settings import IdentitySettings
 
-from .support import PASSWORD, STAFF_EMAIL, TERMS, Flow, MovableClock
+from ....service_testing import MovableClock, asgi_client, migrated_database
+from .support import PASSWORD, STAFF_EMAIL, TERMS, Flow
 
 
 @pytest.fixture
 async def identity_dsn(fresh_database: str) -> str:
     """A fresh database migrated like production: alembic for identity, plus the key ring."""
-    # alembic's env runs its own event loop: give it a thread of its own.
-    await asyncio.to_thread(migrate_database, fresh_database)
-    await migrate_keyring(fresh_database)
-    return fresh_database
+    return await migrated_database(fresh_database, migrate_database)
 
 
 @pytest.fixture
@@ -75,8 +71,7 @@ def app(runtime: Runtime) -> FastAPI:
 
 @pytest.fixture
 async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://identity") as client:
+    async with asgi_client(app, "identity") as client:
         yield client
 
 

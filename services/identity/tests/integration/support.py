@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,27 +15,12 @@ from byggrygg_shared.keyring_schema import METADATA as KEYRING_METADATA
 from identity.adapters.tables import METADATA
 from identity.bootstrap import Runtime
 
+from ....service_testing import bearer, table_snapshot
+
 PASSWORD = "correct horse battery staple"
 STAFF_EMAIL = "staff@byggrygg.example.no"
 TERMS = "2024-1"
 ORG_NUMBERS = ("992797010", "923609016", "974760673", "971526920")
-
-
-class MovableClock:
-    """A clock the test can move forward (invitation expiry); starts at the real time."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def organisation_body(number: str = ORG_NUMBERS[0], **changes: Any) -> dict[str, Any]:
@@ -135,39 +117,7 @@ async def snapshot(pool: asyncpg.Pool) -> dict[str, tuple[int, str]]:
     """Row count and a digest of every identity table (events included) and of the key ring
     (in the same test database): equal snapshots before and after a request mean it wrote
     nothing, not even a data key for a person who never came to exist."""
-    state: dict[str, tuple[int, str]] = {}
-    async with pool.acquire() as conn:
-        for table in [*METADATA.sorted_tables, *KEYRING_METADATA.sorted_tables]:
-            row = await conn.fetchrow(
-                f"SELECT count(*) AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)),"
-                f" '') AS digest FROM {table.name} t"
-            )
-            state[table.name] = (row["n"], row["digest"])
-    return state
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The response is an RFC 9457 problem document with `status`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status
-    assert body["title"]
-    return dict(body)
-
-
-async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from identity.main import cli; cli()",
-        *args,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    return process.returncode or 0, output.decode()
+    return await table_snapshot(pool, [*METADATA.sorted_tables, *KEYRING_METADATA.sorted_tables])
 
 
 def cli_env(dsn: str, tmp_path: Path) -> dict[str, str]:

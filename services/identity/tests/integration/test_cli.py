@@ -11,12 +11,13 @@ from identity.bootstrap import build_runtime, close_runtime, install
 from identity.entrypoints.api import create_app
 from identity.settings import IdentitySettings
 
-from .support import PASSWORD, assert_problem, cli_env, run_cli
+from ....service_testing import assert_problem, run_cli
+from .support import PASSWORD, cli_env
 
 
 async def test_migrate_then_create_staff_then_log_in(fresh_database: str, tmp_path: Path) -> None:
     env = cli_env(fresh_database, tmp_path)
-    code, output = await run_cli("migrate", env=env)
+    code, output = await run_cli("identity", "migrate", env=env)
     assert code == 0, output
     conn = await asyncpg.connect(fresh_database)
     try:
@@ -31,19 +32,25 @@ async def test_migrate_then_create_staff_then_log_in(fresh_database: str, tmp_pa
     password_file = tmp_path / "password"
     password_file.write_text(PASSWORD + "\n")
     args = ("create-staff", "--email", "Boss@Byggrygg.example.no", "--password-file")
-    code, output = await run_cli(*args, str(password_file), env=env)
+    code, output = await run_cli("identity", *args, str(password_file), env=env)
     assert code == 0, output
     assert "created platform_staff account" in output
     assert PASSWORD not in output
 
-    code, output = await run_cli(*args, str(password_file), env=env)
+    code, output = await run_cli("identity", *args, str(password_file), env=env)
     assert code == 1
     assert "already exists" in output
 
     short = tmp_path / "short"
     short.write_text("tooshort\n")
     code, output = await run_cli(
-        "create-staff", "--email", "b@byggrygg.example.no", "--password-file", str(short), env=env
+        "identity",
+        "create-staff",
+        "--email",
+        "b@byggrygg.example.no",
+        "--password-file",
+        str(short),
+        env=env,
     )
     assert code != 0
     assert "at least 12" in output

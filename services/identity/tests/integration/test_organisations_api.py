@@ -6,7 +6,8 @@ from datetime import date
 
 from byggrygg_shared.keyring import is_token
 
-from .support import ORG_NUMBERS, PASSWORD, Flow, assert_problem
+from ....service_testing import assert_problem
+from .support import ORG_NUMBERS, PASSWORD, Flow
 
 
 async def test_staff_register_an_organisation_and_read_it_back(flow: Flow) -> None:

@@ -11,17 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from .support import (
-    ORG_NUMBERS,
-    PASSWORD,
-    Flow,
-    Member,
-    MovableClock,
-    acceptance,
-    assert_problem,
-    organisation_body,
-    snapshot,
-)
+from ....service_testing import MovableClock, assert_problem
+from .support import ORG_NUMBERS, PASSWORD, Flow, Member, acceptance, organisation_body, snapshot
 
 
 class World:

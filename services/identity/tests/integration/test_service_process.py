@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -23,16 +22,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from byggrygg_shared.contracts.identity import ORGANISATION_TOPIC, USER_TOPIC
 from byggrygg_shared.envelope import from_kafka_record
 
-from .support import PASSWORD, cli_env, organisation_body, run_cli
+from ....service_testing import free_port, run_cli
+from .support import PASSWORD, cli_env, organisation_body
 
 DEADLINE_SECONDS = 90.0
 TOPIC_ALREADY_EXISTS = 36
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def ensure_topics(bootstrap: str, *names: str) -> None:
@@ -56,11 +50,12 @@ async def served(
     """A running `identity serve` with a staff account; yields (base url, database dsn)."""
     await ensure_topics(kafka_bootstrap, ORGANISATION_TOPIC, USER_TOPIC)
     env = {**cli_env(fresh_database, tmp_path), "BYGGRYGG_KAFKA_BOOTSTRAP": kafka_bootstrap}
-    code, output = await run_cli("migrate", env=env)
+    code, output = await run_cli("identity", "migrate", env=env)
     assert code == 0, output
     password_file = tmp_path / "password"
     password_file.write_text(PASSWORD)
     code, output = await run_cli(
+        "identity",
         "create-staff",
         "--email",
         "ops@byggrygg.example.no",

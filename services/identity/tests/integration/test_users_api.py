@@ -7,7 +7,8 @@ from byggrygg_shared.auth import Role as TokenRole
 from byggrygg_shared.auth import TokenVerifier, keys_from_jwks
 from byggrygg_shared.keyring import ERASED, is_token
 
-from .support import PASSWORD, Flow, assert_problem
+from ....service_testing import assert_problem
+from .support import PASSWORD, Flow
 
 
 async def test_an_invited_person_becomes_a_user_by_accepting_the_terms(flow: Flow) -> None:

@@ -1,13 +1,13 @@
 """The bases of every HTTP model of consent.
 
 Request models forbid unknown fields (a typo is a 422, not silently ignored) and refuse
-control characters and absurd dates in every field at once.
+control characters and absurd dates and times in every field at once.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, ClassVar, Final
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationInfo, field_validator
@@ -52,6 +52,10 @@ class _Request(BaseModel):
             if _has_control_characters(checked):
                 raise ValueError("must not contain control characters")
         if type(value) is date and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+        # A time at the calendar's edge with an offset (0001-01-01T00:00+14:00) has no UTC
+        # value: storing it was a 500 (after the key ring had made a key for it).
+        if isinstance(value, datetime) and not EARLIEST_DATE <= value.date() <= LATEST_DATE:
             raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
         return value
 

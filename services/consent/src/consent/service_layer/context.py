@@ -9,12 +9,10 @@ policy versions, correspondence, complaints) reads and writes its own tables thr
 
 from __future__ import annotations
 
-import secrets
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -26,8 +24,7 @@ from byggrygg_shared.db import transaction
 from byggrygg_shared.envelope import EventMetadata
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import Erased
-
-Clock = Callable[[], datetime]
+from byggrygg_shared.sources import Clock, IdSource
 
 
 @dataclass(frozen=True)
@@ -45,30 +42,6 @@ class Actor:
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
-
-
-class IdSource(Protocol):
-    """Where new identifiers and secrets come from."""
-
-    def new_id(self) -> UUID: ...
-
-    def new_subject_ref(self) -> str: ...
-
-    def new_secret(self) -> str: ...
-
-
-class RandomIds:
-    """Identifiers from the operating system's randomness."""
-
-    def new_id(self) -> UUID:
-        return uuid.uuid4()
-
-    def new_subject_ref(self) -> str:
-        # docs/decisions.md: `subj_` + 32 random hex characters, never derived from the person.
-        return "subj_" + secrets.token_hex(16)
-
-    def new_secret(self) -> str:
-        return secrets.token_urlsafe(32)
 
 
 class FieldCipher(Protocol):

@@ -31,6 +31,7 @@ from uuid import UUID
 import asyncpg
 
 from byggrygg_shared.db import transaction
+from byggrygg_shared.sources import Clock
 from consent.adapters.mail_outbox import (
     MAIL_CHANNEL,
     OutgoingMail,
@@ -42,7 +43,7 @@ from consent.adapters.mail_outbox import (
     take_due_mail,
 )
 from consent.metrics import mail_backlog, mail_send_failures_total, mails_sent_total
-from consent.service_layer.context import Clock, Dependencies
+from consent.service_layer.context import Dependencies
 from consent.service_layer.errors import ServiceError
 
 logger = logging.getLogger(__name__)

@@ -6,12 +6,9 @@ settings, clocks or randomness from anywhere else.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -20,10 +17,9 @@ from byggrygg_shared.auth import Role
 from byggrygg_shared.correlation import current_correlation_id
 from byggrygg_shared.db import transaction
 from byggrygg_shared.envelope import EventMetadata, ReceivedEvent
+from byggrygg_shared.sources import Clock, IdSource
 from courses.adapters.event_codec import FieldCipher
 from courses.adapters.repositories import CourseRepository, EnrolmentRepository
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -41,19 +37,6 @@ class Actor:
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
-
-
-class IdSource(Protocol):
-    """Where new identifiers come from."""
-
-    def new_id(self) -> UUID: ...
-
-
-class RandomIds:
-    """Identifiers from the operating system's randomness."""
-
-    def new_id(self) -> UUID:
-        return uuid.uuid4()
 
 
 @dataclass(frozen=True)

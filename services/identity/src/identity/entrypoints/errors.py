@@ -6,11 +6,7 @@ never the exception's text (which could one day carry input values).
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-
-from byggrygg_shared.eventstore import ConcurrentAppend
-from byggrygg_shared.problems import InternalError, Problem, log_unhandled, problem_response
+from byggrygg_shared.error_mapping import ErrorMapping
 from identity.domain import errors as domain
 from identity.service_layer import errors as service
 
@@ -54,12 +50,6 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
         "edit-conflict",
         "Edit conflict",
         "The resource changed since you read it. Read it again and reapply your change.",
-    ),
-    ConcurrentAppend: (
-        409,
-        "edit-conflict",
-        "Edit conflict",
-        "The resource changed while your request was processed. Try again.",
     ),
     service.InvalidCredentials: (
         401,
@@ -124,25 +114,6 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
 }
 
 
-def problem_for(error: Exception) -> Problem | None:
-    """The problem an error stands for, or None if it is not one of ours."""
-    for error_type in type(error).__mro__:
-        if error_type in _PROBLEMS:
-            status, slug, title, detail = _PROBLEMS[error_type]
-            headers = {"WWW-Authenticate": 'Bearer realm="byggrygg"'} if status == 401 else None
-            return Problem(detail, status=status, title=title, type_=slug, headers=headers)
-    return None
-
-
-async def _on_identity_error(request: Request, error: Exception) -> JSONResponse:
-    problem = problem_for(error)
-    if problem is None:  # an error class missing from the table: a bug, reported as one
-        log_unhandled(error, request.scope)
-        problem = InternalError()
-    return problem_response(problem, request)
-
-
-def install_error_mapping(app: FastAPI) -> None:
-    """Register the table above as exception handlers of `app`."""
-    for error_type in (domain.IdentityError, service.ServiceError, ConcurrentAppend):
-        app.add_exception_handler(error_type, _on_identity_error)
+# The platform's own errors (a concurrent append: 409 edit-conflict) come with the mapping.
+ERROR_MAPPING = ErrorMapping(_PROBLEMS, bases=(domain.IdentityError, service.ServiceError))
+problem_for = ERROR_MAPPING.problem_for

@@ -6,12 +6,10 @@ settings, clocks or randomness from anywhere else.
 
 from __future__ import annotations
 
-import secrets
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -20,10 +18,9 @@ import asyncpg
 from byggrygg_shared.correlation import current_correlation_id
 from byggrygg_shared.db import transaction
 from byggrygg_shared.envelope import EventMetadata
+from byggrygg_shared.sources import Clock, IdSource
 from identity.adapters.repositories import OrganisationRepository, UserRepository
 from identity.domain.values import Role
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -41,30 +38,6 @@ class Actor:
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
-
-
-class IdSource(Protocol):
-    """Where new identifiers and secrets come from."""
-
-    def new_id(self) -> UUID: ...
-
-    def new_subject_ref(self) -> str: ...
-
-    def new_secret(self) -> str: ...
-
-
-class RandomIds:
-    """Identifiers from the operating system's randomness."""
-
-    def new_id(self) -> UUID:
-        return uuid.uuid4()
-
-    def new_subject_ref(self) -> str:
-        # docs/decisions.md: `subj_` + 32 random hex characters, never derived from the person.
-        return "subj_" + secrets.token_hex(16)
-
-    def new_secret(self) -> str:
-        return secrets.token_urlsafe(32)
 
 
 class PasswordHashing(Protocol):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Path, Response, status
 
 from byggrygg_shared.preconditions import etag, expected_version, optional_expected_version
 from byggrygg_shared.problems import problem_responses
+from byggrygg_shared.sources import IdSource
 from courses.adapters.queries import CourseVersionView, CourseView
 from courses.domain.content import CourseContent, Module, Option, Question, QuestionKind, Scale
 from courses.entrypoints.dependencies import CurrentActor, Deps
@@ -22,7 +23,7 @@ from courses.schemas import (
     PublishedVersion,
 )
 from courses.service_layer import catalogue
-from courses.service_layer.context import Actor, Dependencies, IdSource
+from courses.service_layer.context import Actor, Dependencies
 
 router = APIRouter(prefix="/courses", tags=["courses"])
 
