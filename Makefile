@@ -4,7 +4,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 export UV_PYTHON_DOWNLOADS := never
 
-MYPY_PATHS := shared/src $(wildcard services/*/src) deploy/local deploy/demo bench
+MYPY_PATHS := shared/src $(wildcard services/*/src) deploy/local deploy/demo deploy/subprocessor_sim bench
 SHELL_SCRIPTS := $(wildcard deploy/local/*.sh) .ci/run
 PYTEST_WORKERS ?= 2
 
@@ -12,7 +12,7 @@ PYTEST_WORKERS ?= 2
 
 help:
 	@echo "make up      install what is missing, start PostgreSQL, Kafka, topics, gateway, mail sink,"
-	@echo "             services; seed the demo data when there is no course yet"
+	@echo "             sub-processor simulator, services; seed the demo data when there is no course yet"
 	@echo "make down    stop everything (data is kept in .run/)"
 	@echo "make status  what is running"
 	@echo "make demo    add a fresh demo organisation (learners, licences, answers) to the running platform"

@@ -358,7 +358,10 @@ async def running_platform(
             "BYGGRYGG_SMTP_HOST": mail_sink.host,
             "BYGGRYGG_SMTP_PORT": str(mail_sink.port),
             "BYGGRYGG_LOG_LEVEL": "INFO",
-            **{f"BYGGRYGG_{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},
+            **{
+                f"BYGGRYGG_{name.upper().replace('-', '_')}_DATABASE_URL": url
+                for name, url in database_urls.items()
+            },
             **(extra_env or {}),
         }
         if "consent" in urls:
@@ -366,9 +369,10 @@ async def running_platform(
             # secret is the session's own (made on first start).
             env["BYGGRYGG_CONSENT_PUBLIC_URL"] = urls["consent"]
             env["BYGGRYGG_CONSENT_LINK_KEY_FILE"] = str(workdir / "consent-links.key")
-        groups = {name: f"{name}.e2e-{suffix}" for name in order if name != "identity"}
+        # Every service consumes something (identity: its privacy commands).
+        groups = {name: f"{name}.e2e-{suffix}" for name in order}
         for name, group in groups.items():
-            env[f"BYGGRYGG_{name.upper()}_CONSUMER_GROUP"] = group
+            env[f"BYGGRYGG_{name.upper().replace('-', '_')}_CONSUMER_GROUP"] = group
             await start_group_at_end(kafka_bootstrap, group)
         log_files = {name: workdir / f"{name}.log" for name in order}
 

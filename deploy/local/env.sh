@@ -26,5 +26,9 @@ emit() { printf 'export %s=%q\n' "$1" "$2"; }
     emit BYGGRYGG_MAIL_DIR "$MAIL_DIR"
     # Links in mails point at the gateway, the address people reach.
     emit BYGGRYGG_CONSENT_PUBLIC_URL "http://127.0.0.1:$GATEWAY_PORT/api/consent"
+    # The sub-processor simulator (subprocessor_sim.sh) and the secrets of both directions.
+    emit BYGGRYGG_SUBPROCESSOR_SIM_URL "http://127.0.0.1:$SUBPROCESSOR_SIM_PORT"
+    emit BYGGRYGG_SUBPROCESSOR_SIM_SECRET_FILE "$SUBPROCESSOR_SIM_SECRET_FILE"
+    emit BYGGRYGG_SUBPROCESSOR_SIM_ORCHESTRATOR_SECRET_FILE "$SUBPROCESSOR_SIM_ORCHESTRATOR_SECRET_FILE"
 } >"$RUN/env.tmp"
 mv "$RUN/env.tmp" "$RUN/env"

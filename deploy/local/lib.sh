@@ -17,6 +17,12 @@ KAFKA_BOOTSTRAP=127.0.0.1:9092
 GATEWAY_PORT=8080
 SMTP_PORT=8025
 MAIL_DIR="$RUN/mail"
+# The sub-processor simulator (HeiHallo, deploy/subprocessor_sim): its port, its own secret
+# (signs its callbacks), the orchestrator's secret for it (signs requests to it), its records.
+SUBPROCESSOR_SIM_PORT=8201
+SUBPROCESSOR_SIM_SECRET_FILE="$SECRETS/subprocessor-sim.whsec"
+SUBPROCESSOR_SIM_ORCHESTRATOR_SECRET_FILE="$SECRETS/subprocessor-sim-orchestrator.whsec"
+SUBPROCESSOR_SIM_STATE_FILE="$RUN/subprocessor-sim/holdings.json"
 
 export UV_PYTHON_DOWNLOADS=never
 

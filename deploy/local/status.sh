@@ -10,5 +10,6 @@ bash "$local_dir/postgres.sh" status || rc=1
 bash "$local_dir/kafka.sh" status || rc=1
 bash "$local_dir/nginx.sh" status || rc=1
 bash "$local_dir/mailsink.sh" status || rc=1
+bash "$local_dir/subprocessor_sim.sh" status || rc=1
 bash "$local_dir/services.sh" status || rc=1
 exit "$rc"

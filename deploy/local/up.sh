@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings the local platform up: `up.sh` everything, `up.sh infra` only the components the
-# tests need (PostgreSQL, Kafka and its topics, the gateway, the mail sink), not the services.
+# tests need (PostgreSQL, Kafka and its topics, the gateway, the mail sink), not the services
+# nor the sub-processor simulator.
 # Installs what is missing first. Safe to run again at any time: nothing is reformatted or
 # recreated, running parts are left running.
 set -euo pipefail
@@ -25,6 +26,7 @@ bash "$local_dir/mailsink.sh" start
 services_ok=1
 demo_ok=1
 if [[ "$scope" == all ]]; then
+    bash "$local_dir/subprocessor_sim.sh" start
     bash "$local_dir/services.sh" start || services_ok=0
     # Demo data (deploy/demo/seed.py) on the first start: only when no course exists yet.
     if [[ "$services_ok" == 1 ]]; then
@@ -47,6 +49,8 @@ Running (state in .run/, logs in .run/logs/, settings: source .run/env):
   Mail sink   smtp://127.0.0.1:$SMTP_PORT (every mail kept as a file in ${MAIL_DIR#"$ROOT"/}/new/)
 EOF
 if [[ "$scope" == all ]]; then
+    printf '  %-11s http://127.0.0.1:%s/ (HeiHallo; admin API in docs/runbook.md)\n' \
+        "sub-proc sim" "$SUBPROCESSOR_SIM_PORT"
     while read -r name port; do
         state=""
         curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz" 2>/dev/null \

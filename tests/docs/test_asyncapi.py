@@ -52,22 +52,26 @@ def test_every_contract_is_a_message_on_its_topic_channel() -> None:
     contracts = platform_contracts()
     assert contracts, "no contracts found"
     for contract in contracts:
-        channel = channels[contract.topic]
-        messages = [_resolve(document, m) for m in channel["messages"].values()]
-        by_type = {m["headers"]["properties"]["ce_type"]["const"]: m for m in messages}
-        message = by_type[contract.ce_type()]
-        assert message["payload"] == payload_schema(contract)
-        assert message["contentType"] == "application/json"
-        assert message["bindings"]["kafka"]["key"]["type"] == "string"
-        assert f"{contract.topic}.dlq" in channels
-        sends = [
-            op
-            for op in document["operations"].values()
-            if op["action"] == "send"
-            and _resolve(document, op["channel"])["address"] == contract.topic
-            and contract.source_service in [tag["name"] for tag in op["tags"]]
-        ]
-        assert len(sends) == 1, f"{contract.ce_type()}: no send operation by its service"
+        # A per-recipient contract (a privacy command) is a message of each of its topics; a
+        # contract several services emit (a participant's reply) is sent by each of them.
+        for topic in contract.topics():
+            channel = channels[topic]
+            messages = [_resolve(document, m) for m in channel["messages"].values()]
+            by_type = {m["headers"]["properties"]["ce_type"]["const"]: m for m in messages}
+            message = by_type[contract.ce_type()]
+            assert message["payload"] == payload_schema(contract)
+            assert message["contentType"] == "application/json"
+            assert message["bindings"]["kafka"]["key"]["type"] == "string"
+            assert f"{topic}.dlq" in channels
+            for service in contract.source_services():
+                sends = [
+                    op
+                    for op in document["operations"].values()
+                    if op["action"] == "send"
+                    and _resolve(document, op["channel"])["address"] == topic
+                    and service in [tag["name"] for tag in op["tags"]]
+                ]
+                assert len(sends) == 1, f"{contract.ce_type()}: no send operation by {service}"
 
 
 def test_a_schema_reference_that_cannot_be_inlined_is_refused() -> None:

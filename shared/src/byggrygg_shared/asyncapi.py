@@ -1,11 +1,13 @@
 """Renders the AsyncAPI 3.0 document of every Kafka topic from the contracts (DESIGN §2).
 
 ``docs/asyncapi.json`` is generated, never hand-edited: one channel per contract topic (address =
-topic name), one message per contract version (payload = the contract's JSON Schema, headers =
-the CloudEvents binary-mode ``ce_*`` headers the envelope writes, Kafka key = aggregate id), one
-``send`` operation per topic and owning service, and a generic ``<topic>.dlq`` channel for each
-topic's dead letters. ``--check`` fails when the document is stale, so a contract cannot change
-without its description; CI also validates the document with the AsyncAPI parser.
+topic name; a per-recipient contract, such as a privacy command, is on each of its topics), one
+message per contract version (payload = the contract's JSON Schema, headers = the CloudEvents
+binary-mode ``ce_*`` headers the envelope writes, Kafka key = aggregate id), one ``send``
+operation per topic and emitting service (every participant sends its own replies), and a
+generic ``<topic>.dlq`` channel for each topic's dead letters. ``--check`` fails when the
+document is stale, so a contract cannot change without its description; CI also validates the
+document with the AsyncAPI parser.
 
     uv run python -m byggrygg_shared.asyncapi --write   # regenerate
     uv run python -m byggrygg_shared.asyncapi --check   # exit 1 when stale
@@ -90,12 +92,19 @@ def _string(description: str, **extra: Any) -> dict[str, Any]:
     return {"type": "string", "description": description, **extra}
 
 
+def _source_header(contract: type[IntegrationEvent]) -> dict[str, Any]:
+    sources = [f"/services/{service}" for service in contract.source_services()]
+    if len(sources) == 1:
+        return _string("Producing service.", const=sources[0])
+    return _string("Producing service (each sends under its own name).", enum=sources)
+
+
 def cloudevents_headers(contract: type[IntegrationEvent]) -> dict[str, Any]:
     """The binary-mode CloudEvents headers of `contract`'s records (see ``envelope``)."""
     properties = {
         "ce_specversion": _string("CloudEvents version.", const="1.0"),
         "ce_id": _string("Unique event id; consumers deduplicate on it."),
-        "ce_source": _string("Producing service.", const=f"/services/{contract.source_service}"),
+        "ce_source": _source_header(contract),
         "ce_type": _string("Event type and version.", const=contract.ce_type()),
         "ce_time": _string("When the event happened (UTC, ISO 8601).", format="date-time"),
         "ce_subject": _string("Pseudonymous subject_ref of the person, if any."),
@@ -177,13 +186,20 @@ def _ref(*parts: str) -> dict[str, str]:
 
 
 def render_asyncapi(contracts: Iterable[type[IntegrationEvent]]) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of `contracts`' topics and their dead letters."""
-    ordered = sorted(contracts, key=lambda c: (c.topic, c.event_type, c.event_version))
+    """The AsyncAPI 3.0 document of `contracts`' topics and their dead letters.
+
+    A per-recipient contract (``IntegrationEvent.topics``) is a message of each of its topics;
+    a contract several services emit (``source_services``) has a send operation per service.
+    """
+    routed = sorted(
+        ((topic, contract) for contract in contracts for topic in contract.topics()),
+        key=lambda pair: (pair[0], pair[1].event_type, pair[1].event_version),
+    )
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {"DeadLetter": _dead_letter_message()}
-    for topic, group in groupby(ordered, key=lambda c: c.topic):
-        topic_contracts = list(group)
+    for topic, group in groupby(routed, key=lambda pair: pair[0]):
+        topic_contracts = [contract for _, contract in group]
         channel = channel_id(topic)
         channels[channel] = {
             "address": topic,
@@ -195,8 +211,12 @@ def render_asyncapi(contracts: Iterable[type[IntegrationEvent]]) -> dict[str, An
         }
         for contract in topic_contracts:
             messages[message_id(contract)] = _message(contract)
-        by_service = sorted(topic_contracts, key=lambda c: c.source_service)
-        for service, sent in groupby(by_service, key=lambda c: c.source_service):
+        by_service = sorted(
+            ((service, c) for c in topic_contracts for service in c.source_services()),
+            key=lambda pair: (pair[0], pair[1].event_type),
+        )
+        for service, pairs in groupby(by_service, key=lambda pair: pair[0]):
+            sent = [contract for _, contract in pairs]
             operations[_component_id(f"{service}.sends.{topic}")] = {
                 "action": "send",
                 "summary": f"The {service} service's outbox relay publishes to {topic}.",

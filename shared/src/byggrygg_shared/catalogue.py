@@ -78,7 +78,8 @@ def render_event_catalogue(contracts: Iterable[type[IntegrationEvent]]) -> str:
             lines += [
                 f"### {contract.event_type.rsplit('.', 1)[-1]} (v{contract.event_version})",
                 "",
-                f"type `{contract.ce_type()}`, source `/services/{contract.source_service}`",
+                f"type `{contract.ce_type()}`, source "
+                + ", ".join(f"`/services/{service}`" for service in contract.source_services()),
                 "",
             ]
             if doc:

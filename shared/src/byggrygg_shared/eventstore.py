@@ -189,7 +189,8 @@ class _ContractFacts:
     event_type: str
     event_version: int
     source_service: str
-    topic: str
+    topic: str  # the topic, or the template of a per-recipient contract (``routed``)
+    routed: bool
     dataschema: str
     appended: PromCounter  # the labelled child of ``events_appended_total``
 
@@ -201,6 +202,7 @@ def _facts(contract: type[IntegrationEvent]) -> _ContractFacts:
         event_version=contract.event_version,
         source_service=contract.source_service,
         topic=contract.topic,
+        routed=contract.route_field is not None,
         dataschema=contract.dataschema(),
         appended=events_appended_total.labels(contract.source_service, contract.event_type),
     )
@@ -222,7 +224,7 @@ def _metadata_document(
         "tenant_id": metadata.tenant_id,
         "subject_ref": metadata.subject_ref or event.event_subject(),
         "source_service": facts.source_service,
-        "topic": facts.topic,
+        "topic": event.routing_topic() if facts.routed else facts.topic,
         "dataschema": facts.dataschema,
     }
 

@@ -49,3 +49,9 @@ dlq_messages_total: Final = Counter(
     "Messages moved to a dead-letter topic after their retries ran out, by original topic.",
     ["topic"],
 )
+webhook_rejections_total: Final = Counter(
+    "byggrygg_webhook_rejections",
+    "Signed webhook messages refused (byggrygg_shared.webhooks), by reason: malformed, "
+    "bad_signature, stale_timestamp, replayed.",
+    ["reason"],
+)

@@ -44,7 +44,7 @@ def service_cli(
     the ASGI app ``serve`` runs, on `default_port` unless ``--port`` says otherwise.
     """
     cli = typer.Typer(help=f"The ByggRygg {service} service.", no_args_is_help=True)
-    database_setting = f"{service}_database_url"
+    database_setting = f"{service.replace('-', '_')}_database_url"
 
     def read_settings() -> S:
         loaded = settings()

@@ -1,16 +1,24 @@
 """The one place that builds identity's real objects from settings (STYLE: bootstrap).
 
 `build_runtime` opens the database pools and builds the handlers' `Dependencies`, the token
-issuer and verifier; `install` puts them into a FastAPI app. `service_lifespan` is what `serve`
-runs: build, install, then keep the Kafka producer and the outbox relay running in the
-background until shutdown. Tests call `build_runtime` with their own databases and skip Kafka.
+issuer and verifier, and the privacy participant; `install` puts them into a FastAPI app.
+`service_lifespan` is what `serve` runs: build, install, then keep the background workers
+running until shutdown:
+
+- the outbox relay (events and privacy replies to Kafka),
+- the Kafka subscribers (`entrypoints/consumers.py`: the privacy orchestrator's commands).
+
+Tests call `build_runtime` with their own databases and skip Kafka (or run the subscribers
+themselves on a topic of their own).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
@@ -21,17 +29,21 @@ from byggrygg_shared.auth import (
     install_token_verifier,
     load_or_create_ed25519_key,
 )
-from byggrygg_shared.background import running
+from byggrygg_shared.background import Worker, running
 from byggrygg_shared.db import create_pool
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import KeyRing, load_master_key
 from byggrygg_shared.outbox import RelayWorker
+from byggrygg_shared.participant import Participant
 from byggrygg_shared.service_api import Lifespan
 from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
+from byggrygg_shared.subscriptions import Subscriptions
 from identity.adapters.passwords import Argon2Passwords
 from identity.adapters.repositories import OrganisationRepository, UserRepository
 from identity.entrypoints.api import create_app
+from identity.entrypoints.consumers import register_consumers
 from identity.service_layer.context import Dependencies, PasswordHashing, Policy
+from identity.service_layer.privacy_commands import IdentityPrivacy
 from identity.settings import IdentitySettings
 
 SERVICE = "identity"
@@ -49,12 +61,32 @@ class Runtime:
     issuer: TokenIssuer
     verifier: TokenVerifier
     relay: RelayWorker
+    participant: Participant
+    subscriptions: Subscriptions | None = None
 
     async def check_database(self) -> None:
         await self.pool.fetchval("SELECT 1")
 
     async def check_keyring(self) -> None:
         await self.keyring_pool.fetchval("SELECT 1")
+
+    async def check_consumers(self) -> None:
+        if self.subscriptions is None:
+            raise ConnectionError("the Kafka consumers are not running")
+        await self.subscriptions.check()
+
+    def subscriptions_for(self, **broker_options: Any) -> Subscriptions:
+        """identity's subscribers on the configured topic and group (not yet started)."""
+        return Subscriptions(
+            bootstrap=self.settings.kafka_bootstrap,
+            client_id=SERVICE,
+            register=register_consumers(
+                self.participant,
+                command_topic=self.settings.identity_privacy_command_topic,
+                group_id=self.settings.identity_consumer_group,
+            ),
+            **broker_options,
+        )
 
 
 async def build_runtime(
@@ -110,6 +142,15 @@ async def build_runtime(
         issuer=issuer,
         verifier=verifier,
         relay=RelayWorker(pool=pool, bootstrap=settings.kafka_bootstrap, source_service=SERVICE),
+        participant=Participant(
+            service=SERVICE,
+            pool=pool,
+            keyring=keyring,
+            handler=IdentityPrivacy(deps, cipher=keyring, store=store),
+            store=store,
+            clock=clock,
+            ids=deps.ids,
+        ),
     )
 
 
@@ -127,21 +168,33 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         "database": runtime.check_database,
         "keyring": runtime.check_keyring,
         "kafka": runtime.relay.check,
+        "consumers": runtime.check_consumers,
     }
     install_token_verifier(app, runtime.verifier)
 
 
+async def _run_subscriptions(runtime: Runtime, stop: asyncio.Event) -> None:
+    runtime.subscriptions = runtime.subscriptions_for()
+    await runtime.subscriptions.run(stop)
+
+
+def background_workers(runtime: Runtime) -> dict[str, Worker]:
+    """Every task a served identity runs beside its API, by name."""
+    return {
+        "outbox-relay": runtime.relay.run,
+        "subscriptions": lambda stop: _run_subscriptions(runtime, stop),
+    }
+
+
 def service_lifespan(settings: IdentitySettings) -> Lifespan:
-    """The lifespan of a served identity: runtime, outbox relay, clean shutdown."""
+    """The lifespan of a served identity: runtime, background workers, clean shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await build_runtime(settings)
         install(app, runtime)
         try:
-            async with running(
-                {"outbox-relay": runtime.relay.run}, service=SERVICE, shutdown_timeout=10.0
-            ):
+            async with running(background_workers(runtime), service=SERVICE, shutdown_timeout=15.0):
                 yield
         finally:
             await close_runtime(runtime)

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from byggrygg_shared.contracts import identity as contracts
+from byggrygg_shared.contracts import privacy as privacy_contracts
 from byggrygg_shared.contracts.base import IntegrationEvent
 from byggrygg_shared.inventory import (
     DataCategory,
@@ -192,6 +193,17 @@ PERSONAL: Final[tuple[PersonalDataField, ...]] = (
         erasure=Erasure.KEEP_WITH_BASIS,
         keep_basis=BOOKKEEPING_KEEP + "; then its key scope is destroyed",
     ),
+    # identity's part of an access export (R14), sealed under the subject's key in its reply
+    # to the privacy orchestrator (byggrygg_shared.participant).
+    PersonalDataField(
+        location=EventField(privacy_contracts.ParticipantReplied.event_type, "export"),
+        subject="user, contact person or administrator",
+        category=DataCategory.IDENTITY,
+        purpose="hand the person's data to the privacy orchestrator for an access export (R14)",
+        lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
+        retention="the privacy topics' retention (30 days)",
+        erasure=Erasure.CRYPTO_SHRED,
+    ),
 )
 
 ORGANISATION_NAME_REASON: Final = (
@@ -223,4 +235,6 @@ EMITTED_CONTRACTS: Final[tuple[type[IntegrationEvent], ...]] = (
     contracts.LicenceGranted,
     contracts.LicenceRevoked,
     contracts.SubscriptionCancelled,
+    contracts.UserErased,
+    privacy_contracts.ParticipantReplied,
 )

@@ -39,6 +39,18 @@ class IdentitySettings(PlatformSettings):
         default=15, ge=1, le=60, description="Lifetime of an access token."
     )
 
+    identity_consumer_group: str = Field(
+        default="identity",
+        min_length=1,
+        description="Kafka consumer group of every identity subscriber; a test harness gives "
+        "each session its own (BYGGRYGG_IDENTITY_CONSUMER_GROUP).",
+    )
+    identity_privacy_command_topic: str = Field(
+        default="privacy.commands.identity.v1",
+        min_length=1,
+        description="Where the privacy orchestrator's commands to identity are read from.",
+    )
+
     @property
     def invitation_ttl(self) -> timedelta:
         return timedelta(hours=self.identity_invitation_ttl_hours)

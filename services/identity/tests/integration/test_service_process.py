@@ -10,8 +10,10 @@ import os
 import signal
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -45,11 +47,19 @@ async def ensure_topics(bootstrap: str, *names: str) -> None:
 
 @pytest.fixture
 async def served(
-    fresh_database: str, tmp_path: Path, kafka_bootstrap: str
+    fresh_database: str, tmp_path: Path, kafka_bootstrap: str, new_topic: Any
 ) -> AsyncIterator[tuple[str, str]]:
     """A running `identity serve` with a staff account; yields (base url, database dsn)."""
     await ensure_topics(kafka_bootstrap, ORGANISATION_TOPIC, USER_TOPIC)
-    env = {**cli_env(fresh_database, tmp_path), "BYGGRYGG_KAFKA_BOOTSTRAP": kafka_bootstrap}
+    # The privacy commands on a topic and group of this test's own (never a running platform's).
+    command_topic = await new_topic("privacy-commands-identity")
+    await new_topic(f"{command_topic}.dlq")
+    env = {
+        **cli_env(fresh_database, tmp_path),
+        "BYGGRYGG_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "BYGGRYGG_IDENTITY_PRIVACY_COMMAND_TOPIC": command_topic,
+        "BYGGRYGG_IDENTITY_CONSUMER_GROUP": f"identity-test-{uuid.uuid4().hex[:8]}",
+    }
     code, output = await run_cli("identity", "migrate", env=env)
     assert code == 0, output
     password_file = tmp_path / "password"

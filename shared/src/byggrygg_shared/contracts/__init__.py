@@ -8,7 +8,7 @@ package is missing from it.
 
 from typing import Final
 
-from byggrygg_shared.contracts import consent, correspondence, courses, identity
+from byggrygg_shared.contracts import consent, correspondence, courses, identity, privacy
 from byggrygg_shared.contracts.base import IntegrationEvent, InvalidContract
 from byggrygg_shared.contracts.registry import (
     all_contracts,
@@ -19,7 +19,7 @@ from byggrygg_shared.contracts.registry import (
 )
 
 # The modules that define contracts (base and registry are the machinery).
-CONTRACT_MODULES: Final = (identity, courses, consent, correspondence)
+CONTRACT_MODULES: Final = (identity, courses, consent, correspondence, privacy)
 
 __all__ = [
     "CONTRACT_MODULES",

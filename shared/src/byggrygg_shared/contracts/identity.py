@@ -37,6 +37,7 @@ __all__ = [
     "RetentionClaim",
     "SubscriptionCancelled",
     "UserCreated",
+    "UserErased",
     "UserProfileCorrected",
 ]
 
@@ -224,3 +225,18 @@ class SubscriptionCancelled(_UserEvent):
     user_id: UUID
     subject_ref: str
     organisation_id: UUID
+
+
+@register
+class UserErased(_UserEvent):
+    """The user's personal data was erased on a privacy request (R6, R16): identity's rows are
+    gone (or, under a hold, only the held categories are left) and the user can no longer log
+    in. Other services' consumers learn it here; the event carries no personal data."""
+
+    event_type: ClassVar[str] = _PREFIX + "UserErased"
+
+    user_id: UUID
+    subject_ref: str
+    organisation_id: UUID
+    request_id: UUID
+    kept_categories: list[str]

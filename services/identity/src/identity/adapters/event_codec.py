@@ -259,6 +259,14 @@ async def encode_user_event(event: UserEvent, cipher: FieldCipher) -> Integratio
                 subject_ref=event.subject_ref,
                 organisation_id=event.organisation_id,
             )
+        case User.Erased():
+            return contracts.UserErased(
+                user_id=event.user_id,
+                subject_ref=event.subject_ref,
+                organisation_id=event.organisation_id,
+                request_id=event.request_id,
+                kept_categories=sorted(event.kept_categories),
+            )
 
 
 def _gender(value: str | None) -> Gender | None:
@@ -322,6 +330,14 @@ async def decode_user_event(stored: StoredEvent, cipher: FieldCipher) -> UserEve
                 user_id=contract.user_id,
                 subject_ref=contract.subject_ref,
                 organisation_id=contract.organisation_id,
+            )
+        case contracts.UserErased():
+            return User.Erased(
+                user_id=contract.user_id,
+                subject_ref=contract.subject_ref,
+                organisation_id=contract.organisation_id,
+                request_id=contract.request_id,
+                kept_categories=frozenset(contract.kept_categories),
             )
     raise UnexpectedEvent(f"{stored.ce_type} in user stream {stored.stream_id}")
 

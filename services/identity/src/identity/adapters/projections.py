@@ -178,7 +178,8 @@ async def project_user(conn: asyncpg.Connection, recorded: Sequence[Recorded[Use
                     event.revoked_by,
                 )
                 await _touch_user(conn, item)
-            case User.SubscriptionCancelled():
+            case User.SubscriptionCancelled() | User.Erased():
+                # On erasure the privacy handler then deletes or clears the rows themselves.
                 await conn.execute(
                     "UPDATE users SET status = $2 WHERE user_id = $1",
                     event.user_id,

@@ -128,6 +128,16 @@ class User(Aggregate["UserEvent"]):
         subject_ref: str
         organisation_id: UUID
 
+    @dataclass(frozen=True)
+    class Erased:
+        """The user's personal data was erased on a privacy request (R6, R16)."""
+
+        user_id: UUID
+        subject_ref: str
+        organisation_id: UUID
+        request_id: UUID
+        kept_categories: frozenset[str]
+
     id: UUID
     subject_ref: str
     organisation_id: UUID
@@ -248,6 +258,18 @@ class User(Aggregate["UserEvent"]):
             )
         )
 
+    def erase(self, *, request_id: UUID, kept_categories: frozenset[str]) -> None:
+        """Record that the user's personal data was erased (R6, R16); ends the subscription."""
+        self._raise(
+            self.Erased(
+                user_id=self.id,
+                subject_ref=self.subject_ref,
+                organisation_id=self.organisation_id,
+                request_id=request_id,
+                kept_categories=kept_categories,
+            )
+        )
+
     def _require_active(self) -> None:
         if not self.is_active:
             raise UserNotActive("the user has cancelled the subscription")
@@ -272,7 +294,7 @@ class User(Aggregate["UserEvent"]):
             case User.LicenceRevoked():
                 self.past_licences.add(event.licence_id)
                 self.active_licence = None
-            case User.SubscriptionCancelled():
+            case User.SubscriptionCancelled() | User.Erased():
                 self.status = UserStatus.CANCELLED
             case _:
                 assert_never(event)
@@ -284,4 +306,5 @@ UserEvent = (
     | User.LicenceGranted
     | User.LicenceRevoked
     | User.SubscriptionCancelled
+    | User.Erased
 )

@@ -1,7 +1,25 @@
-"""Identity's Kafka consumers: none in this release.
+"""Identity's Kafka consumers: the privacy orchestrator's commands (R6, R14, R15, R16).
 
-Identity emits its events through the outbox relay (`bootstrap`) and, so far, reacts to no
-other service's events. Its one planned subscription, the privacy orchestrator's commands on
-``privacy.commands.identity.v1`` (erase, export, rectify), arrives with the orchestrator; it will
-live here and be started by `bootstrap.service_lifespan` next to the relay.
+One subscriber, on ``privacy.commands.identity.v1`` (group ``identity`` by default), run by the
+shared ``byggrygg_shared.participant.Participant`` with identity's effects
+(``service_layer.privacy_commands``): inbox claim, effects and the reply in one transaction.
+Failures are retried and then dead-lettered by ``messaging.RetryThenDeadLetter``.
 """
+
+from __future__ import annotations
+
+from faststream.kafka import KafkaBroker
+
+from byggrygg_shared.participant import Participant, register_participant
+from byggrygg_shared.subscriptions import RegisterSubscribers
+
+
+def register_consumers(
+    participant: Participant, *, command_topic: str, group_id: str
+) -> RegisterSubscribers:
+    """The function that registers identity's subscribers on a (new) broker."""
+
+    def register(broker: KafkaBroker) -> None:
+        register_participant(broker, participant, group_id=group_id, topic=command_topic)
+
+    return register

@@ -1,0 +1,1 @@
+"""The orchestrator's adapters: its tables and the append-only record store."""

@@ -1,0 +1,105 @@
+"""The append-only store of completion records (R19) in the orchestrator's database.
+
+`append` runs inside the caller's unit of work. It first locks the chain head row
+(``SELECT ... FOR UPDATE``): a second append waits there until the first commits, then reads
+the head the first one wrote (READ COMMITTED re-reads a locked row's newest version), so two
+appends can never take the same sequence number or the same previous hash: the chain cannot
+fork. One request gets one record: appending again for a request that has one returns it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from privacy_orchestrator.domain.chain import SealedRecord
+from privacy_orchestrator.domain.export import ChainHead
+
+_COLUMNS = "sequence, prev_hash, hash, signature, record"
+
+
+def _sealed(row: asyncpg.Record) -> SealedRecord:
+    return SealedRecord.from_stored(
+        sequence=row["sequence"],
+        prev_hash=row["prev_hash"],
+        hash_=row["hash"],
+        signature=row["signature"],
+        record=row["record"],
+    )
+
+
+class RecordStore:
+    """Reads and appends completion records."""
+
+    async def append(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        request_id: UUID,
+        seal: Callable[[ChainHead], SealedRecord],
+        created_at: datetime,
+    ) -> tuple[SealedRecord, bool]:
+        """Seal the next record after the head and store it; (record, whether it is new)."""
+        head_row = await conn.fetchrow(
+            "SELECT sequence, hash FROM record_chain_head WHERE id = 1 FOR UPDATE"
+        )
+        if head_row is None:
+            raise RuntimeError("record_chain_head has no row: run the migrations")
+        existing = await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM completion_records WHERE request_id = $1",  # noqa: S608
+            request_id,
+        )
+        if existing is not None:
+            return _sealed(existing), False
+        record = seal(ChainHead(head_row["sequence"], head_row["hash"]))
+        await conn.execute(
+            "INSERT INTO completion_records"
+            " (sequence, request_id, record, hash, prev_hash, signature, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            record.sequence,
+            request_id,
+            record.canonical,
+            record.hash,
+            record.prev_hash,
+            record.signature,
+            created_at,
+        )
+        await conn.execute(
+            "UPDATE record_chain_head SET sequence = $1, hash = $2 WHERE id = 1",
+            record.sequence,
+            record.hash,
+        )
+        return record, True
+
+    async def head(self, conn: asyncpg.Connection) -> ChainHead:
+        row = await conn.fetchrow("SELECT sequence, hash FROM record_chain_head WHERE id = 1")
+        if row is None:
+            raise RuntimeError("record_chain_head has no row: run the migrations")
+        return ChainHead(row["sequence"], row["hash"])
+
+    async def get(self, conn: asyncpg.Connection, sequence: int) -> SealedRecord | None:
+        row = await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM completion_records WHERE sequence = $1",  # noqa: S608
+            sequence,
+        )
+        return None if row is None else _sealed(row)
+
+    async def for_request(self, conn: asyncpg.Connection, request_id: UUID) -> SealedRecord | None:
+        row = await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM completion_records WHERE request_id = $1",  # noqa: S608
+            request_id,
+        )
+        return None if row is None else _sealed(row)
+
+    async def between(self, conn: asyncpg.Connection, first: int, last: int) -> list[SealedRecord]:
+        """The stored records with `first` <= sequence <= `last`, in order (gaps stay gaps)."""
+        rows = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM completion_records"  # noqa: S608
+            " WHERE sequence BETWEEN $1 AND $2 ORDER BY sequence",
+            first,
+            last,
+        )
+        return [_sealed(row) for row in rows]

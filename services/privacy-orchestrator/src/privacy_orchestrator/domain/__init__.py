@@ -1,0 +1,1 @@
+"""The orchestrator's domain: completion records, canonical form, hash chain, signatures."""

@@ -1,0 +1,1 @@
+"""The orchestrator's entry points: the HTTP API (and, with the request workflow, consumers)."""

@@ -1,0 +1,145 @@
+"""The orchestrator process: ``privacy-orchestrator migrate | serve | export-records |
+export-public-key | verify-records`` (typer; ``migrate`` and ``serve`` from
+`byggrygg_shared.service_cli`).
+
+``verify-records`` is the offline verifier of R19: it reads only the export file and the
+public key (no settings, no database, no network), so an auditor can run it anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import asyncpg
+import typer
+
+from byggrygg_shared import migrations
+from byggrygg_shared.db import create_pool
+from byggrygg_shared.service_cli import service_cli
+from privacy_orchestrator.bootstrap import create_service_app, load_signer
+from privacy_orchestrator.domain.errors import RecordVerificationFailed
+from privacy_orchestrator.domain.export import verify_export
+from privacy_orchestrator.domain.signing import (
+    RecordSigner,
+    load_public_key_pem,
+    public_key_pem,
+)
+from privacy_orchestrator.service_layer.context import Dependencies
+from privacy_orchestrator.service_layer.errors import InvalidRange
+from privacy_orchestrator.service_layer.records import export_records
+from privacy_orchestrator.settings import OrchestratorSettings
+
+# The service folder (services/privacy-orchestrator): alembic.ini and migrations/ live there.
+SERVICE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def migrate_database(database_url: str) -> None:
+    """Bring the orchestrator's database to the newest schema (alembic upgrade head)."""
+    migrations.migrate(SERVICE_ROOT, database_url)
+
+
+cli = service_cli(
+    "privacy-orchestrator",
+    settings=OrchestratorSettings,
+    migrate_database=migrate_database,
+    create_app=create_service_app,
+    default_port=8104,
+    serve_help="Serve the HTTP API: completion records and the public key that verifies them.",
+)
+
+
+def _existing_signer(settings: OrchestratorSettings) -> RecordSigner:
+    """The service's signer; unlike `serve`, the export commands never create a key."""
+    if not settings.privacy_orchestrator_signing_key_file.exists():
+        typer.echo(
+            f"FAILED: no signing key at {settings.privacy_orchestrator_signing_key_file} (the "
+            "service creates it on first start; BYGGRYGG_PRIVACY_ORCHESTRATOR_SIGNING_KEY_FILE "
+            "names it)",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    return load_signer(settings)
+
+
+async def _export(
+    settings: OrchestratorSettings, signer: RecordSigner, first: int, last: int | None
+) -> bytes:
+    pool = await create_pool(settings.privacy_orchestrator_database_url, min_size=1, max_size=1)
+    try:
+        return await export_records(Dependencies(pool=pool, signer=signer), first, last)
+    finally:
+        await pool.close()
+
+
+@cli.command("export-records")
+def export_records_command(
+    out: Annotated[Path, typer.Option(help="Where to write the export file (JSON).")],
+    first: Annotated[int, typer.Option("--from", min=1, help="First record.")] = 1,
+    last: Annotated[
+        int | None, typer.Option("--to", min=0, help="Last record (default: the newest).")
+    ] = None,
+) -> None:
+    """Export completion records from the database, with a manifest signed by the service key."""
+    settings = OrchestratorSettings()
+    signer = _existing_signer(settings)
+    try:
+        data = asyncio.run(_export(settings, signer, first, last))
+    except InvalidRange:
+        raise typer.BadParameter("--to must not be before --from", param_hint="--to") from None
+    except (OSError, asyncpg.PostgresError) as error:
+        typer.echo(f"FAILED: cannot read the records database: {type(error).__name__}", err=True)
+        raise typer.Exit(code=2) from None
+    out.write_bytes(data)
+    manifest = json.loads(data)["manifest"]
+    typer.echo(
+        f"exported records {manifest['first_sequence']}..{manifest['last_sequence']} to {out} "
+        f"(key {manifest['public_key_fingerprint']})"
+    )
+
+
+@cli.command("export-public-key")
+def export_public_key_command(
+    out: Annotated[Path, typer.Option(help="Where to write the public key (PEM).")],
+) -> None:
+    """Write the public half of the record signing key (what verify-records needs)."""
+    signer = _existing_signer(OrchestratorSettings())
+    out.write_text(public_key_pem(signer.public_key), encoding="ascii")
+    typer.echo(f"wrote public key {signer.fingerprint} to {out}")
+
+
+@cli.command("verify-records")
+def verify_records_command(
+    file: Annotated[Path, typer.Option(help="An export file (export-records).")],
+    public_key: Annotated[Path, typer.Option(help="The orchestrator's public key (PEM).")],
+    sequence: Annotated[
+        int | None, typer.Option(min=1, help="Verify only this record (default: all).")
+    ] = None,
+) -> None:
+    """Verify an export offline: hashes, signatures, links and contiguous numbers (R19)."""
+    try:
+        key = load_public_key_pem(public_key.read_bytes())
+    except (OSError, ValueError) as error:
+        typer.echo(f"FAILED: cannot read the public key {public_key}: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        typer.echo(f"FAILED: cannot read {file}: {error.strerror}", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        verified = verify_export(data, key, sequence=sequence)
+    except RecordVerificationFailed as failure:
+        typer.echo(f"FAILED: {failure}", err=True)
+        raise typer.Exit(code=1) from None
+    if sequence is not None:
+        typer.echo(f"verified record {sequence}")
+    elif verified.count == 0:
+        typer.echo("verified 0 records (the export is empty)")
+    else:
+        typer.echo(
+            f"verified {verified.count} records "
+            f"({verified.first_sequence}..{verified.last_sequence})"
+        )

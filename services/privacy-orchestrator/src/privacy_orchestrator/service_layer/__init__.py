@@ -1,0 +1,1 @@
+"""The orchestrator's use cases: appending, reading and exporting completion records."""

@@ -1,0 +1,83 @@
+"""The HTTP API: staff read records and export them, anyone reads the public key, others get
+problem documents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from byggrygg_shared.auth import Role
+from privacy_orchestrator.bootstrap import Runtime
+from privacy_orchestrator.domain.export import verify_export
+from privacy_orchestrator.domain.records import RecordContent
+from privacy_orchestrator.domain.signing import load_public_key_pem
+from privacy_orchestrator.service_layer.records import append_completion_record
+
+from ....service_testing import assert_problem
+
+Headers = Callable[..., dict[str, str]]
+
+
+async def test_staff_read_one_record_and_a_range(
+    http: httpx.AsyncClient,
+    runtime: Runtime,
+    make_content: Callable[..., RecordContent],
+    token_for: Headers,
+) -> None:
+    stored = [await append_completion_record(runtime.deps, make_content()) for _ in range(3)]
+    staff = token_for(Role.PLATFORM_STAFF)
+    one = await http.get("/records/2", headers=staff)
+    assert one.status_code == 200, one.text
+    assert one.json() == stored[1].entry()
+    some = await http.get("/records", params={"from": 2, "to": 3}, headers=staff)
+    assert [r["sequence"] for r in some.json()] == [2, 3]
+    everything = await http.get("/records", headers=staff)
+    assert len(everything.json()) == 3
+
+
+async def test_the_exported_file_verifies_with_the_published_key(
+    http: httpx.AsyncClient,
+    runtime: Runtime,
+    make_content: Callable[..., RecordContent],
+    token_for: Headers,
+) -> None:
+    for _ in range(2):
+        await append_completion_record(runtime.deps, make_content())
+    key_answer = await http.get("/.well-known/orchestrator-key")
+    assert key_answer.status_code == 200
+    published = key_answer.json()
+    key = load_public_key_pem(published["public_key_pem"].encode())
+    assert published["fingerprint"] == runtime.deps.signer.fingerprint
+    assert published["jwk"]["crv"] == "Ed25519"
+    exported = await http.get("/records/export", headers=token_for(Role.PLATFORM_STAFF))
+    assert exported.status_code == 200, exported.text
+    assert verify_export(exported.content, key).count == 2
+
+
+async def test_a_missing_record_is_404(http: httpx.AsyncClient, token_for: Headers) -> None:
+    assert_problem(await http.get("/records/9", headers=token_for(Role.PLATFORM_STAFF)), 404)
+
+
+@pytest.mark.parametrize("params", [{"from": 5, "to": 2}, {"from": 1, "to": 1001}, {"from": 0}])
+async def test_a_bad_range_is_422(
+    http: httpx.AsyncClient, token_for: Headers, params: dict[str, int]
+) -> None:
+    assert_problem(
+        await http.get("/records", params=params, headers=token_for(Role.PLATFORM_STAFF)), 422
+    )
+
+
+@pytest.mark.parametrize("path", ["/records", "/records/1", "/records/export"])
+@pytest.mark.parametrize("role", [Role.LEARNER, Role.ORG_ADMIN, Role.CONTACT_PERSON])
+async def test_only_staff_read_records(
+    http: httpx.AsyncClient, token_for: Headers, path: str, role: Role
+) -> None:
+    assert_problem(await http.get(path, headers=token_for(role)), 403)
+    assert_problem(await http.get(path), 401)
+
+
+async def test_readiness_checks_the_database(http: httpx.AsyncClient) -> None:
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200, ready.text

@@ -1,0 +1,301 @@
+"""The participant side of the privacy orchestrator's commands, once for every service (DESIGN §5).
+
+A service writes only its effects, as a ``ParticipantHandler`` (erase, anonymise, export,
+rectify on a connection of its own database, returning ``Effects``: evidence, an export part,
+whether to shred the subject's key). ``Participant`` does the rest, per command, in ONE
+transaction of the service's database:
+
+1. ``inbox.claim`` on the CloudEvent id: a redelivered command changes nothing, and the reply
+   recorded the first time (already in the outbox) is what the orchestrator sees;
+2. the handler's effects;
+3. key-ring work: the export part is encrypted under the subject's key; the key is shredded
+   when the handler asks for it;
+4. ``ParticipantReplied`` appended to the service's own event store (stream
+   ``privacy-reply-<request_id>``), so the outbox relay publishes it on ``privacy.replies.v1``
+   only if the effects committed.
+
+Order of the shred and the commit: the key ring is another database, so the two cannot commit
+atomically. The shred happens BEFORE the service's transaction commits. A crash between the
+two leaves the key shredded and the service's effects (and claim, and reply) rolled back; the
+command is redelivered (its offset was not committed), the handler runs again on rows that are
+still there and finishes the job, and shredding again is a no-op. The other order would be
+unsafe: a crash after the commit would leave a recorded reply saying ``crypto_shredded`` while
+the key still exists, and the redelivery, finding the claim taken, would not shred. Handlers
+must therefore be idempotent and must not need the subject's key after the erasure
+(evidence is built from the inventory, not from what the shred returned).
+
+``register_participant`` adds the subscriber for ``privacy.commands.<service>.v1`` to a
+service's broker (``byggrygg_shared.subscriptions``), in the consumer group the service's other
+consumers use. Helpers at the end build evidence from the service's ``DataInventory``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from byggrygg_shared.contracts.privacy import (
+    AnonymiseSubject,
+    EraseSubject,
+    Evidence,
+    EvidenceAction,
+    ExportSubject,
+    Hold,
+    Outcome,
+    ParticipantReplied,
+    PrivacyCommand,
+    RectifySubject,
+    command_topic,
+)
+from byggrygg_shared.correlation import bound_correlation_id
+from byggrygg_shared.db import transaction
+from byggrygg_shared.envelope import EventMetadata, ReceivedEvent
+from byggrygg_shared.eventstore import EventStore
+from byggrygg_shared.inbox import claim
+from byggrygg_shared.inventory import DataInventory, Erasure, Location, PersonalDataField
+from byggrygg_shared.keyring import SubjectErased
+from byggrygg_shared.messaging import event_from_message
+from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
+
+__all__ = [
+    "Effects",
+    "MisroutedCommand",
+    "Participant",
+    "ParticipantHandler",
+    "ParticipantKeyRing",
+    "evidence_of",
+    "hold_covering",
+    "kept_evidence",
+    "register_participant",
+    "reply_stream",
+]
+
+logger = logging.getLogger(__name__)
+
+REPLY_STREAM_PREFIX: Final = "privacy-reply-"
+
+
+def reply_stream(request_id: object) -> str:
+    """The event-store stream of a participant's replies to one request."""
+    return f"{REPLY_STREAM_PREFIX}{request_id}"
+
+
+class MisroutedCommand(ValueError):
+    """A privacy command addressed to another participant arrived on this one's topic."""
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What a handler did: evidence (never data), the export part, and key-ring wishes.
+
+    ``outcome`` defaults to ``partially_completed`` when anything was kept, else
+    ``completed``. ``export`` is the participant's JSON export part in plain form; the
+    participant encrypts it under the subject's key before it leaves the process.
+    """
+
+    evidence: tuple[Evidence, ...] = ()
+    export: Mapping[str, Any] | None = None
+    shred_key: bool = False
+    outcome: Outcome | None = None
+
+    def final_outcome(self) -> Outcome:
+        if self.outcome is not None:
+            return self.outcome
+        kept = any(item.action == "kept" and item.count > 0 for item in self.evidence)
+        return "partially_completed" if kept else "completed"
+
+
+class ParticipantHandler(Protocol):
+    """A service's effects of each privacy command, on a connection in the command's
+    transaction. Each must be idempotent (a crash before commit makes it run again)."""
+
+    async def erase(self, conn: asyncpg.Connection, command: EraseSubject) -> Effects: ...
+
+    async def anonymise(self, conn: asyncpg.Connection, command: AnonymiseSubject) -> Effects: ...
+
+    async def export(self, conn: asyncpg.Connection, command: ExportSubject) -> Effects: ...
+
+    async def rectify(self, conn: asyncpg.Connection, command: RectifySubject) -> Effects: ...
+
+
+class ParticipantKeyRing(Protocol):
+    """The part of ``byggrygg_shared.keyring.KeyRing`` a participant uses."""
+
+    async def encrypt(self, subject_ref: str, plaintext: str) -> str: ...
+
+    async def shred(self, subject_ref: str) -> bool: ...
+
+
+class Participant:
+    """Applies privacy commands to one service and records its replies."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        pool: asyncpg.Pool,
+        keyring: ParticipantKeyRing,
+        handler: ParticipantHandler,
+        store: EventStore | None = None,
+        clock: Clock = utc_now,
+        ids: IdSource | None = None,
+    ) -> None:
+        self.service = service
+        self.consumer = f"{service}.privacy-commands"
+        self._pool = pool
+        self._keyring = keyring
+        self._handler = handler
+        self._store = store or EventStore()
+        self._clock = clock
+        self._ids = ids or RandomIds()
+
+    async def handle(self, received: ReceivedEvent) -> ParticipantReplied | None:
+        """Apply one command; the reply appended now, or None if it was applied before."""
+        command = received.contract()
+        if not isinstance(command, PrivacyCommand):
+            raise MisroutedCommand(f"{received.type} is not a privacy command")
+        if command.participant != self.service:
+            raise MisroutedCommand(f"command for {command.participant} reached {self.service}")
+        async with transaction(self._pool) as conn:
+            if not await claim(conn, consumer=self.consumer, event_id=received.id):
+                return None
+            effects = await self._apply(conn, command)
+            export = await self._export_token(command.subject_ref, effects)
+            if effects.shred_key:
+                # Before the commit (module docstring): a crash in between is redelivered.
+                await self._keyring.shred(command.subject_ref)
+            reply = ParticipantReplied(
+                request_id=command.request_id,
+                participant=command.participant,
+                command=type(command).command,
+                subject_ref=command.subject_ref,
+                outcome=effects.final_outcome(),
+                evidence=list(effects.evidence),
+                export=export,
+                replied_at=self._clock(),
+            )
+            stream = reply_stream(command.request_id)
+            # One reply per command; a later command of the same request adds its own.
+            await self._store.append(
+                conn,
+                stream_id=stream,
+                expected_version=await self._store.stream_version(conn, stream),
+                events=[reply],
+                metadata=EventMetadata.caused_by(
+                    received,
+                    subject_ref=command.subject_ref,
+                    tenant_id=None
+                    if command.organisation_id is None
+                    else str(command.organisation_id),
+                    clock=self._clock,
+                    new_id=self._ids.new_id,
+                ),
+            )
+        logger.info(
+            "%s: %s for request %s: %s",
+            self.service,
+            reply.command,
+            reply.request_id,
+            reply.outcome,
+        )
+        return reply
+
+    async def _apply(self, conn: asyncpg.Connection, command: PrivacyCommand) -> Effects:
+        match command:
+            case EraseSubject():
+                return await self._handler.erase(conn, command)
+            case AnonymiseSubject():
+                return await self._handler.anonymise(conn, command)
+            case ExportSubject():
+                return await self._handler.export(conn, command)
+            case RectifySubject():
+                return await self._handler.rectify(conn, command)
+        raise MisroutedCommand(f"{type(command).__name__} has no handler")
+
+    async def _export_token(self, subject_ref: str, effects: Effects) -> str | None:
+        if effects.export is None:
+            return None
+        document = json.dumps(effects.export, sort_keys=True, ensure_ascii=False, default=str)
+        try:
+            return await self._keyring.encrypt(subject_ref, document)
+        except SubjectErased:
+            # An erased subject's export cannot be sealed for them: nothing readable is sent.
+            return None
+
+
+def register_participant(
+    broker: KafkaBroker, participant: Participant, *, group_id: str, topic: str | None = None
+) -> None:
+    """Subscribe ``participant`` to its command topic (``privacy.commands.<service>.v1``
+    unless ``topic`` is given, e.g. a test's own) in the service's consumer group."""
+
+    @broker.subscriber(
+        topic or command_topic(participant.service),
+        group_id=group_id,
+        auto_offset_reset="earliest",
+    )
+    async def on_privacy_command(message: KafkaMessage) -> None:
+        received = event_from_message(message)
+        with bound_correlation_id(received.correlation_id):
+            await participant.handle(received)
+
+
+# --- evidence from a data inventory -------------------------------------------------------
+
+
+def hold_covering(holds: Sequence[Hold], entry: PersonalDataField) -> Hold | None:
+    """The first hold whose categories include the entry's category, if any."""
+    return next((hold for hold in holds if entry.category.value in hold.categories), None)
+
+
+def kept_evidence(location: Location | str, count: int, hold: Hold, why: str = "") -> Evidence:
+    """Evidence that data at ``location`` was kept under ``hold``."""
+    basis = f"{hold.basis} (hold {hold.hold_id})" + (f": {why}" if why else "")
+    return Evidence(
+        location=str(location), action="kept", count=count, basis=basis, keep_until=hold.keep_until
+    )
+
+
+_ACTION_OF: Final[dict[Erasure, EvidenceAction]] = {
+    Erasure.DELETE: "erased",
+    Erasure.ANONYMISE: "anonymised",
+    Erasure.CRYPTO_SHRED: "crypto_shredded",
+    Erasure.UNLINK: "anonymised",
+    Erasure.KEEP_WITH_BASIS: "kept",
+}
+
+
+def evidence_of(
+    inventory: DataInventory,
+    counts: Mapping[Location, int],
+    *,
+    kept: Mapping[Location, Hold] | None = None,
+) -> tuple[Evidence, ...]:
+    """Evidence for each inventory location in ``counts``: ``kept`` with the hold's basis for
+    the locations in ``kept``, otherwise the action the inventory declares for the location.
+    Raises ``KeyError`` for a location the inventory does not declare personal."""
+    holds = kept or {}
+    found: list[Evidence] = []
+    for location, count in sorted(counts.items(), key=lambda item: str(item[0])):
+        entry = inventory.personal_at(location)
+        if entry is None:
+            raise KeyError(f"{location} is not in {inventory.service}'s inventory")
+        hold = holds.get(location)
+        if hold is not None:
+            found.append(kept_evidence(location, count, hold))
+        elif entry.erasure is Erasure.KEEP_WITH_BASIS:
+            found.append(
+                Evidence(location=str(location), action="kept", count=count, basis=entry.keep_basis)
+            )
+        else:
+            found.append(
+                Evidence(location=str(location), action=_ACTION_OF[entry.erasure], count=count)
+            )
+    return tuple(found)
