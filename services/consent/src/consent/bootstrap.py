@@ -7,7 +7,9 @@ what `serve` runs: build, install, then keep the background workers running unti
 - the outbox relay (events to Kafka),
 - the mail sender (mail outbox to SMTP),
 - the purge of never-confirmed newsletter sign-ups (R8, `service_layer/newsletter_expiry.py`),
-- the Kafka subscribers (`entrypoints/consumers.py`, run by `byggrygg_shared.subscriptions`).
+- the Kafka subscribers (`entrypoints/consumers.py`, run by `byggrygg_shared.subscriptions`):
+  ``ContractEnded`` and the privacy orchestrator's commands (``Participant`` with
+  ``service_layer.privacy_commands.ConsentPrivacy``).
 
 Tests call `build_runtime` with their own databases, verifier and mail transport, and skip
 Kafka.
@@ -29,6 +31,7 @@ from byggrygg_shared.db import create_pool
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import KeyRing, create_master_key_file, load_master_key
 from byggrygg_shared.outbox import RelayWorker
+from byggrygg_shared.participant import Participant
 from byggrygg_shared.service_api import Lifespan
 from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
 from byggrygg_shared.subscriptions import Subscriptions
@@ -38,6 +41,7 @@ from consent.entrypoints.consumers import register_consumers
 from consent.service_layer.context import Dependencies, Links, Policy
 from consent.service_layer.mail import MailSender, MailTransport
 from consent.service_layer.newsletter_expiry import UnconfirmedSignupPurger
+from consent.service_layer.privacy_commands import ConsentPrivacy
 from consent.settings import ConsentSettings
 
 SERVICE = "consent"
@@ -62,6 +66,7 @@ class Runtime:
     mail_sender: MailSender
     signup_purger: UnconfirmedSignupPurger
     relay: RelayWorker
+    participant: Participant
     subscriptions: Subscriptions | None = None
 
     async def check_database(self) -> None:
@@ -134,6 +139,15 @@ async def build_runtime(
             grace=settings.unconfirmed_grace,
             interval=settings.unconfirmed_purge_interval,
         ),
+        participant=Participant(
+            service=SERVICE,
+            pool=pool,
+            keyring=keyring,
+            handler=ConsentPrivacy(deps),
+            store=deps.store,
+            clock=clock,
+            ids=deps.ids,
+        ),
     )
 
 
@@ -162,7 +176,11 @@ async def _run_subscriptions(runtime: Runtime, stop: asyncio.Event) -> None:
     runtime.subscriptions = Subscriptions(
         bootstrap=runtime.settings.kafka_bootstrap,
         client_id=SERVICE,
-        register=register_consumers(runtime, group_id=runtime.settings.consent_consumer_group),
+        register=register_consumers(
+            runtime,
+            group_id=runtime.settings.consent_consumer_group,
+            privacy_command_topic=runtime.settings.consent_privacy_command_topic,
+        ),
     )
     await runtime.subscriptions.run(stop)
 

@@ -24,6 +24,7 @@ from typing import Final
 
 from byggrygg_shared.contracts import consent as contracts
 from byggrygg_shared.contracts import correspondence as corr
+from byggrygg_shared.contracts import privacy as privacy_contracts
 from byggrygg_shared.contracts.base import IntegrationEvent
 from byggrygg_shared.inventory import (
     DataCategory,
@@ -306,6 +307,22 @@ _CORRESPONDENCE_NON_PERSONAL: Final = (
     ),
 )
 
+# --- privacy requests (issue 5): consent's replies to the privacy orchestrator -------------
+
+_PRIVACY_REPLIES: Final = (
+    # consent's part of an access export (R14), sealed under the subject's key in its reply
+    # to the privacy orchestrator (byggrygg_shared.participant).
+    *_declare(
+        _fields(privacy_contracts.ParticipantReplied, "export"),
+        subject="newsletter subscriber, person in correspondence, person with a complaint",
+        category=DataCategory.CONTENT,
+        purpose="hand the person's data to the privacy orchestrator for an access export (R14)",
+        basis=LawfulBasis.LEGAL_OBLIGATION,
+        retention="the privacy topics' retention (30 days)",
+        erasure=Erasure.CRYPTO_SHRED,
+    ),
+)
+
 # --- the inventory ------------------------------------------------------------------------
 
 PERSONAL: Final[tuple[PersonalDataField, ...]] = (
@@ -313,6 +330,7 @@ PERSONAL: Final[tuple[PersonalDataField, ...]] = (
     *_NEWSLETTER,
     *_COOKIES,
     *_CORRESPONDENCE,
+    *_PRIVACY_REPLIES,
 )
 
 NON_PERSONAL: Final[tuple[NonPersonalField, ...]] = (
@@ -343,4 +361,5 @@ EMITTED_CONTRACTS: Final[tuple[type[IntegrationEvent], ...]] = (
     corr.QuestionAnswered,
     corr.ComplaintOpened,
     corr.ComplaintResolved,
+    privacy_contracts.ParticipantReplied,
 )

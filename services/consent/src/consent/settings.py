@@ -23,6 +23,11 @@ class ConsentSettings(PlatformSettings):
         description="Kafka consumer group of every consent subscriber; a test harness gives "
         "each session its own (BYGGRYGG_CONSENT_CONSUMER_GROUP).",
     )
+    consent_privacy_command_topic: str = Field(
+        default="privacy.commands.consent.v1",
+        min_length=1,
+        description="Where the privacy orchestrator's commands to consent are read from.",
+    )
     smtp_host: str = Field(
         default="127.0.0.1", description="SMTP server outgoing mail is handed to."
     )

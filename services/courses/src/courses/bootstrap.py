@@ -1,11 +1,13 @@
 """The one place that builds courses' real objects from settings (STYLE: bootstrap).
 
-`build_runtime` opens the database pools and builds the handlers' `Dependencies` and the token
-verifier; `install` puts them into a FastAPI app. `service_lifespan` is what `serve` runs:
-build, install, then keep the background workers running until shutdown:
+`build_runtime` opens the database pools and builds the handlers' `Dependencies`, the token
+verifier and the privacy participant; `install` puts them into a FastAPI app.
+`service_lifespan` is what `serve` runs: build, install, then keep the background workers
+running until shutdown:
 
-- the outbox relay (events to Kafka),
-- the Kafka subscribers (`entrypoints/consumers.py`, run by `byggrygg_shared.subscriptions`).
+- the outbox relay (events and privacy replies to Kafka),
+- the Kafka subscribers (`entrypoints/consumers.py`, run by `byggrygg_shared.subscriptions`):
+  identity's licences and the privacy orchestrator's commands.
 
 Tests call `build_runtime` with their own databases and verifier, and skip Kafka (or run the
 subscribers themselves on a topic of their own).
@@ -28,6 +30,7 @@ from byggrygg_shared.db import create_pool
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import KeyRing, load_master_key
 from byggrygg_shared.outbox import RelayWorker
+from byggrygg_shared.participant import Participant
 from byggrygg_shared.service_api import Lifespan
 from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
 from byggrygg_shared.subscriptions import Subscriptions
@@ -35,6 +38,7 @@ from courses.adapters.repositories import CourseRepository, EnrolmentRepository
 from courses.entrypoints.api import create_app
 from courses.entrypoints.consumers import register_consumers
 from courses.service_layer.context import Dependencies
+from courses.service_layer.privacy_commands import CoursesPrivacy
 from courses.settings import CoursesSettings
 
 SERVICE = "courses"
@@ -51,6 +55,7 @@ class Runtime:
     deps: Dependencies
     verifier: TokenVerifier
     relay: RelayWorker
+    participant: Participant
     subscriptions: Subscriptions | None = None
 
     async def check_database(self) -> None:
@@ -73,6 +78,8 @@ class Runtime:
                 self.deps,
                 user_topic=self.settings.courses_user_topic,
                 group_id=self.settings.courses_consumer_group,
+                participant=self.participant,
+                privacy_command_topic=self.settings.courses_privacy_command_topic,
             ),
             **broker_options,
         )
@@ -109,6 +116,15 @@ async def build_runtime(
         keyring=keyring,
         deps=deps,
         relay=RelayWorker(pool=pool, bootstrap=settings.kafka_bootstrap, source_service=SERVICE),
+        participant=Participant(
+            service=SERVICE,
+            pool=pool,
+            keyring=keyring,
+            handler=CoursesPrivacy(deps, store=store),
+            store=store,
+            clock=clock,
+            ids=deps.ids,
+        ),
         # Tokens are identity's: verified with its public keys from the JWKS URL.
         verifier=verifier
         or TokenVerifier.from_jwks_url(

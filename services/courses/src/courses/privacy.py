@@ -3,15 +3,17 @@ holds personal data, why it is kept, on what basis, for how long, and what erasu
 
 The privacy orchestrator plans data-subject requests from this declaration, and
 `tests/unit/test_inventory.py` fails when a table or an event gains a personal field that is
-not declared here (see `byggrygg_shared.inventory`). Issue 5 implements the commands; this
-module only declares.
+not declared here (see `byggrygg_shared.inventory`). The privacy orchestrator's commands are
+carried out by `service_layer.privacy_commands`, which builds its evidence from this module.
 
 How erasure works in courses (R16):
 - answers are **anonymised**, not deleted: the operator keeps them for its statistics, but
   every link to the person goes (a new random id instead of the enrolment, user and
   subject_ref; free text dropped). Free text is a key-ring token in the event store, on Kafka
   and in the ``answers`` table alike, so destroying the learner's key makes it unreadable
-  everywhere at once (crypto-shredding).
+  everywhere at once (crypto-shredding). The learner's enrolments (progress, timestamps) and
+  their ``learners`` row are deleted; completion statistics come from the events
+  (``CourseCompleted``), not from courses' projections.
 - choice and scale answers travel in ``AnswerSubmitted`` as readable values (option ids, a
   scale point), because reporting builds the k-anonymous statistics of R5 from them. They name
   the learner only by the pseudonym ``subject_ref``. Pseudonymous data is personal data, so they
@@ -32,6 +34,7 @@ from byggrygg_shared.inventory import (
     Erasure,
     EventField,
     LawfulBasis,
+    NonPersonalField,
     PersonalDataField,
     TableColumn,
 )
@@ -64,7 +67,7 @@ PERSONAL: Final[tuple[PersonalDataField, ...]] = (
     _answer(TableColumn("answers", "scale_value"), Erasure.ANONYMISE),
     _answer(TableColumn("answers", "free_text"), Erasure.ANONYMISE),
     _answer(TableColumn("answers", "answered_at"), Erasure.ANONYMISE),
-    _answer(TableColumn("enrolments", "answered_count"), Erasure.ANONYMISE),
+    _answer(TableColumn("enrolments", "answered_count"), Erasure.DELETE),
     # Free text in the events: a key-ring token under the learner's subject_ref.
     _answer(EventField(contracts.AnswerSubmitted.event_type, "free_text"), Erasure.CRYPTO_SHRED),
     # Choice and scale answers in the events: plain for reporting's k-anonymous statistics (R5),
@@ -75,7 +78,14 @@ PERSONAL: Final[tuple[PersonalDataField, ...]] = (
     _answer(EventField(contracts.AnswerSubmitted.event_type, "scale_value"), Erasure.UNLINK),
 )
 
-INVENTORY: Final = DataInventory(service="courses", personal=PERSONAL)
+NON_PERSONAL: Final[tuple[NonPersonalField, ...]] = (
+    NonPersonalField(
+        EventField(contracts.EnrolmentErased.event_type, "answers_anonymised"),
+        "how many answers an erasure anonymised: a count, never an answer",
+    ),
+)
+
+INVENTORY: Final = DataInventory(service="courses", personal=PERSONAL, non_personal=NON_PERSONAL)
 
 # The contracts this service emits: the inventory covers exactly these.
 EMITTED_CONTRACTS: Final[tuple[type[IntegrationEvent], ...]] = (
@@ -87,4 +97,5 @@ EMITTED_CONTRACTS: Final[tuple[type[IntegrationEvent], ...]] = (
     contracts.AnswerSubmitted,
     contracts.CourseCompleted,
     contracts.EnrolmentEnded,
+    contracts.EnrolmentErased,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from byggrygg_shared.contracts.identity import USER_TOPIC
+from byggrygg_shared.contracts.privacy import command_topic
 from byggrygg_shared.settings import PlatformSettings
 
 
@@ -25,4 +26,9 @@ class CoursesSettings(PlatformSettings):
         default=USER_TOPIC,
         min_length=1,
         description="Where identity's user and licence events are read from.",
+    )
+    courses_privacy_command_topic: str = Field(
+        default=command_topic("courses"),
+        min_length=1,
+        description="Where the privacy orchestrator's commands to courses are read from.",
     )

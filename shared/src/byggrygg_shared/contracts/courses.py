@@ -7,7 +7,8 @@ Two topics:
   published version (modules, questions with their kind, options and scale range), so that
   reporting can build statistics without reading courses' tables. No personal data.
 - ``courses.enrolment.v1`` (key = ``enrolment-<enrolment id>``): a learner's enrolment in one
-  published version of a course, their answers, completion and the end of their access. Every
+  published version of a course, their answers, completion, the end of their access and its
+  erasure on a privacy request (``EnrolmentErased``). Every
   event names the learner by ``subject_ref`` (pseudonymous) and the customer by
   ``organisation_id`` (the CloudEvents ``tenantid``).
 
@@ -45,6 +46,7 @@ __all__ = [
     "CourseModule",
     "CoursePublished",
     "EnrolmentEnded",
+    "EnrolmentErased",
     "EnrolmentStarted",
     "QuestionDefinition",
     "QuestionOption",
@@ -225,3 +227,20 @@ class EnrolmentEnded(_EnrolmentEvent):
     subject_ref: str
     organisation_id: UUID
     reason: EnrolmentEndReason
+
+
+@register
+class EnrolmentErased(_EnrolmentEvent):
+    """The learner was erased on a privacy request (R6, R16): the enrolment is closed, its
+    projection deleted, and ``answers_anonymised`` answers were kept for the operator's
+    statistics without any link to the learner (new random id, free text dropped). Carries
+    counts, never the answers."""
+
+    event_type: ClassVar[str] = _PREFIX + "EnrolmentErased"
+
+    enrolment_id: UUID
+    course_id: UUID
+    subject_ref: str
+    organisation_id: UUID
+    request_id: UUID
+    answers_anonymised: int

@@ -7,6 +7,9 @@ idempotent: ``inbox.claim`` in the effect's transaction.
 - ``identity.organisation.v1``: ``ContractEnded`` starts the R9 retention clock of the
   organisation's correspondence (``service_layer.customers``). Other events of the topic are
   not consent's business and are passed over.
+- ``privacy.commands.consent.v1``: the privacy orchestrator's commands, run by the shared
+  ``byggrygg_shared.participant.Participant`` with consent's effects
+  (``service_layer.privacy_commands``): inbox claim, effects and reply in one transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from faststream.kafka.annotations import KafkaMessage
 from byggrygg_shared.contracts import identity as identity_contracts
 from byggrygg_shared.envelope import ReceivedEvent
 from byggrygg_shared.messaging import event_from_message
+from byggrygg_shared.participant import register_participant
 from byggrygg_shared.subscriptions import RegisterSubscribers
 from consent.service_layer.context import Dependencies
 from consent.service_layer.customers import handle_contract_ended
@@ -50,14 +54,23 @@ def register_consumers(
     *,
     organisation_topic: str = identity_contracts.ORGANISATION_TOPIC,
     group_id: str = GROUP_ID,
+    privacy_command_topic: str | None = None,
 ) -> RegisterSubscribers:
     """The subscribers of consent, bound to the runtime's dependencies (tests pass their own
-    topic and consumer group)."""
+    topics and consumer group); the privacy commands' topic defaults to the runtime's
+    setting."""
     deps = runtime.deps
 
     def register(broker: KafkaBroker) -> None:
         @broker.subscriber(organisation_topic, group_id=group_id, auto_offset_reset="earliest")
         async def on_organisation(message: KafkaMessage) -> None:
             await on_organisation_event(deps, event_from_message(message))
+
+        register_participant(
+            broker,
+            runtime.participant,
+            group_id=group_id,
+            topic=privacy_command_topic or runtime.settings.consent_privacy_command_topic,
+        )
 
     return register

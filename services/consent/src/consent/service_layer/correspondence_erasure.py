@@ -285,6 +285,19 @@ async def _process(
     return scopes
 
 
+async def erase_correspondence_item(
+    conn: asyncpg.Connection,
+    deps: Dependencies,
+    correspondence_id: UUID,
+    *,
+    reason: ErasureReason,
+    request_id: UUID | None,
+) -> str:
+    """Delete one item in the caller's transaction (the privacy orchestrator's erasure, R6);
+    returns its key scope, which the caller destroys before it commits (``destroy_scopes``)."""
+    return await _erase_item(conn, deps, correspondence_id, reason=reason, request_id=request_id)
+
+
 async def _erase_item(
     conn: asyncpg.Connection,
     deps: Dependencies,

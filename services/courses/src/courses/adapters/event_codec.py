@@ -252,6 +252,15 @@ async def encode_enrolment_event(event: EnrolmentEvent, cipher: FieldCipher) -> 
                 organisation_id=event.organisation_id,
                 reason=event.reason.value,
             )
+        case Enrolment.Erased():
+            return contracts.EnrolmentErased(
+                enrolment_id=event.enrolment_id,
+                course_id=event.course_id,
+                subject_ref=event.subject_ref,
+                organisation_id=event.organisation_id,
+                request_id=event.request_id,
+                answers_anonymised=event.answers_anonymised,
+            )
 
 
 def decode_enrolment_event(stored: StoredEvent) -> EnrolmentEvent:
@@ -303,6 +312,15 @@ def decode_enrolment_event(stored: StoredEvent) -> EnrolmentEvent:
                 subject_ref=contract.subject_ref,
                 organisation_id=contract.organisation_id,
                 reason=EndReason(contract.reason),
+            )
+        case contracts.EnrolmentErased():
+            return Enrolment.Erased(
+                enrolment_id=contract.enrolment_id,
+                course_id=contract.course_id,
+                subject_ref=contract.subject_ref,
+                organisation_id=contract.organisation_id,
+                request_id=contract.request_id,
+                answers_anonymised=contract.answers_anonymised,
             )
     raise UnexpectedEvent(f"{stored.ce_type} in enrolment stream {stored.stream_id}")
 

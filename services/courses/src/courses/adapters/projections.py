@@ -164,5 +164,11 @@ async def project_enrolment(
                     event.reason.value,
                     stored.version,
                 )
+            case Enrolment.Erased():
+                # The enrolment's row goes; its answers were anonymised (random ids, no free
+                # text) by the privacy participant in the same transaction (R16).
+                await conn.execute(
+                    "DELETE FROM enrolments WHERE enrolment_id = $1", event.enrolment_id
+                )
             case _:
                 assert_never(event)

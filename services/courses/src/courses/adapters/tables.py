@@ -9,7 +9,9 @@ the transaction of its inbox claim):
 - catalogue: ``courses`` (with the current draft), ``course_versions`` (immutable published
   versions), ``course_assignments`` (which organisation's learners get which course);
 - learning: ``learners``, ``enrolments`` (with progress counters), ``answers`` (the last
-  answer per question; free text is a key-ring token here too, never plaintext at rest).
+  answer per question; free text is a key-ring token here too, never plaintext at rest; an
+  erased learner's answers stay, anonymised: random ``enrolment_id`` and ``subject_ref``, no
+  free text, the day of ``answered_at`` only).
 """
 
 from __future__ import annotations
@@ -130,11 +132,9 @@ ENROLMENTS: Final = sa.Table(
 ANSWERS: Final = sa.Table(
     "answers",
     METADATA,
-    _uuid(
-        "enrolment_id",
-        sa.ForeignKey("enrolments.enrolment_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    # No foreign key to enrolments: an erased learner's answers outlive their enrolment,
+    # anonymised under a new random id here (R16, migration 0002).
+    _uuid("enrolment_id", primary_key=True),
     _uuid("question_id", primary_key=True),
     _uuid("course_id", nullable=False),
     sa.Column("course_version", sa.Integer, nullable=False),

@@ -5,7 +5,8 @@ Rules:
 - a question may be answered again until the course is completed: the last answer wins, and
   each submission is its own ``AnswerSubmitted`` (the history is the event stream);
 - completion needs an answer to every required question, and makes the answers final;
-- when access ends (licence revoked, subscription cancelled: R6) nothing more is accepted.
+- when access ends (licence revoked, subscription cancelled: R6) nothing more is accepted;
+- when the learner is erased on a privacy request (R16), nothing more is accepted either.
 """
 
 from __future__ import annotations
@@ -86,6 +87,18 @@ class Enrolment(Aggregate["EnrolmentEvent"]):
         subject_ref: str
         organisation_id: UUID
         reason: EndReason
+
+    @dataclass(frozen=True)
+    class Erased:
+        """Appended by the privacy participant without loading the aggregate (the learner's
+        key may already be shredded); ``answers_anonymised`` counts the kept answers."""
+
+        enrolment_id: UUID
+        course_id: UUID
+        subject_ref: str
+        organisation_id: UUID
+        request_id: UUID
+        answers_anonymised: int
 
     id: UUID
     course_id: UUID
@@ -198,12 +211,16 @@ class Enrolment(Aggregate["EnrolmentEvent"]):
                 self.answered.add(event.question_id)
             case Enrolment.Completed():
                 self.status = EnrolmentStatus.COMPLETED
-            case Enrolment.Ended():
+            case Enrolment.Ended() | Enrolment.Erased():
                 self.status = EnrolmentStatus.ENDED
             case _:
                 assert_never(event)
 
 
 EnrolmentEvent = (
-    Enrolment.Started | Enrolment.AnswerSubmitted | Enrolment.Completed | Enrolment.Ended
+    Enrolment.Started
+    | Enrolment.AnswerSubmitted
+    | Enrolment.Completed
+    | Enrolment.Ended
+    | Enrolment.Erased
 )

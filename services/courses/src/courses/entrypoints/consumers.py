@@ -1,4 +1,9 @@
-"""Courses' Kafka consumers: identity's user topic (licences, R6, R7).
+"""Courses' Kafka consumers: identity's user topic (licences, R6, R7) and the privacy
+orchestrator's commands (R6, R14, R16).
+
+The privacy commands (``privacy.commands.courses.v1``) are run by the shared
+``byggrygg_shared.participant.Participant`` with courses' effects
+(``service_layer.privacy_commands``): inbox claim, effects and reply in one transaction.
 
 One subscriber on ``identity.user.v1`` (group ``courses`` by default, from the earliest offset,
 so a new deployment learns every licence granted so far). It translates a message into a
@@ -20,6 +25,7 @@ from faststream.kafka.annotations import KafkaMessage
 from byggrygg_shared.contracts import identity
 from byggrygg_shared.correlation import bound_correlation_id
 from byggrygg_shared.messaging import event_from_message
+from byggrygg_shared.participant import Participant, register_participant
 from byggrygg_shared.subscriptions import RegisterSubscribers
 from courses.service_layer.context import Dependencies
 from courses.service_layer.licences import handle_access_ended, handle_licence_granted
@@ -36,11 +42,22 @@ HANDLED: Final = frozenset(
 
 
 def register_consumers(
-    deps: Dependencies, *, user_topic: str, group_id: str
+    deps: Dependencies,
+    *,
+    user_topic: str,
+    group_id: str,
+    participant: Participant | None = None,
+    privacy_command_topic: str | None = None,
 ) -> RegisterSubscribers:
-    """The function that registers courses' subscribers on a (new) broker."""
+    """The function that registers courses' subscribers on a (new) broker; the privacy
+    participant's too when given (on ``privacy_command_topic``, else its default topic)."""
 
     def register(broker: KafkaBroker) -> None:
+        if participant is not None:
+            register_participant(
+                broker, participant, group_id=group_id, topic=privacy_command_topic
+            )
+
         @broker.subscriber(user_topic, group_id=group_id, auto_offset_reset="earliest")
         async def on_user_event(message: KafkaMessage) -> None:
             received = event_from_message(message)
