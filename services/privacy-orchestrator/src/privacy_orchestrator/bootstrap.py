@@ -2,26 +2,50 @@
 
 `build_runtime` opens the database pool, loads (or on first start creates) the signing key
 and builds the handlers' `Dependencies` and the token verifier; `install` puts them into a
-FastAPI app; `service_lifespan` is what `serve` runs. Tests call `build_runtime` with their own
-database, key file and verifier.
+FastAPI app; `service_lifespan` is what `serve` runs: build, install, then keep the background
+workers running until shutdown:
+
+- the outbox relay (the privacy commands to the participants' topics),
+- the Kafka subscriber of the participants' replies (`entrypoints/consumers.py`),
+- the delivery worker of the signed requests to sub-processors (R13); HeiHallo is registered
+  on first start (R12).
+
+Tests call `build_runtime` with their own database, key file and verifier, and run the
+subscribers themselves on a topic of their own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import asyncpg
+import httpx
 from fastapi import FastAPI
 
 from byggrygg_shared.auth import TokenVerifier, install_token_verifier, load_or_create_ed25519_key
+from byggrygg_shared.background import Worker, running
 from byggrygg_shared.db import create_pool
+from byggrygg_shared.keyring import KeyRing, load_master_key
+from byggrygg_shared.outbox import RelayWorker
 from byggrygg_shared.service_api import Lifespan
-from byggrygg_shared.sources import Clock, utc_now
+from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
+from byggrygg_shared.subscriptions import Subscriptions
+from privacy_orchestrator.adapters.webhook_client import WebhookClient
 from privacy_orchestrator.domain.signing import RecordSigner
+from privacy_orchestrator.domain.subprocessors import DeliveryPolicy
 from privacy_orchestrator.entrypoints.api import create_app
+from privacy_orchestrator.entrypoints.consumers import register_consumers
 from privacy_orchestrator.service_layer.context import Dependencies
+from privacy_orchestrator.service_layer.subprocessors import (
+    DeliveryWorker,
+    SubProcessorContext,
+    seed_heihallo,
+)
 from privacy_orchestrator.settings import OrchestratorSettings
 
 SERVICE = "privacy-orchestrator"
@@ -40,26 +64,83 @@ class Runtime:
     pool: asyncpg.Pool
     deps: Dependencies
     verifier: TokenVerifier
+    relay: RelayWorker
+    keyring_pool: asyncpg.Pool
+    subprocessors: SubProcessorContext
+    subscriptions: Subscriptions | None = None
 
     async def check_database(self) -> None:
         # The chain head row exists only in a migrated database.
         async with self.pool.acquire() as conn:
             await self.deps.records.head(conn)
 
+    async def check_consumers(self) -> None:
+        if self.subscriptions is None:
+            raise ConnectionError("the Kafka consumers are not running")
+        await self.subscriptions.check()
+
+    def subscriptions_for(self, **broker_options: Any) -> Subscriptions:
+        """The orchestrator's subscribers on the configured topic and group (not started)."""
+        return Subscriptions(
+            bootstrap=self.settings.kafka_bootstrap,
+            client_id=SERVICE,
+            register=register_consumers(
+                self.deps,
+                replies_topic=self.settings.privacy_orchestrator_replies_topic,
+                group_id=self.settings.privacy_orchestrator_consumer_group,
+            ),
+            **broker_options,
+        )
+
 
 async def build_runtime(
     settings: OrchestratorSettings,
     *,
     clock: Clock = utc_now,
+    ids: IdSource | None = None,
     verifier: TokenVerifier | None = None,
+    participants: tuple[str, ...] | None = None,
+    delivery_policy: DeliveryPolicy | None = None,
 ) -> Runtime:
-    """Load the key, open the pool and build everything the API needs."""
+    """Load the key, open the pool and build everything the API needs; register HeiHallo
+    if it is not yet registered (R12)."""
     signer = load_signer(settings)
     pool = await create_pool(settings.privacy_orchestrator_database_url)
+    try:
+        keyring_pool = await create_pool(settings.keyring_database_url)
+        keyring = KeyRing(keyring_pool, load_master_key(settings.keyring_master_key_file))
+    except BaseException:
+        await pool.close()
+        raise
+    policy = delivery_policy or delivery_policy_of(settings)
+    subprocessors = SubProcessorContext(
+        pool=pool,
+        client=WebhookClient(
+            httpx.AsyncClient(timeout=policy.timeout.total_seconds()), clock=clock
+        ),
+        policy=policy,
+        clock=clock,
+    )
+    await seed_heihallo(
+        subprocessors,
+        endpoint_url=settings.subprocessor_sim_url.rstrip("/") + "/privacy-requests",
+        signing_secret_file=settings.subprocessor_sim_orchestrator_secret_file,
+        callback_secret_file=settings.subprocessor_sim_secret_file,
+    )
     return Runtime(
         settings=settings,
         pool=pool,
-        deps=Dependencies(pool=pool, signer=signer, clock=clock),
+        deps=Dependencies(
+            pool=pool,
+            signer=signer,
+            clock=clock,
+            ids=ids or RandomIds(),
+            participants=participants,
+            keyring=keyring,
+        ),
+        keyring_pool=keyring_pool,
+        subprocessors=subprocessors,
+        relay=RelayWorker(pool=pool, bootstrap=settings.kafka_bootstrap, source_service=SERVICE),
         # Tokens are identity's: verified with its public keys from the JWKS URL.
         verifier=verifier
         or TokenVerifier.from_jwks_url(
@@ -68,27 +149,69 @@ async def build_runtime(
     )
 
 
+def delivery_policy_of(settings: OrchestratorSettings) -> DeliveryPolicy:
+    """The retry and escalation rules of sub-processor requests, from the settings."""
+    return DeliveryPolicy(
+        max_attempts=settings.privacy_orchestrator_subprocessor_max_attempts,
+        first_backoff=timedelta(seconds=settings.privacy_orchestrator_subprocessor_backoff_seconds),
+        max_backoff=timedelta(
+            seconds=settings.privacy_orchestrator_subprocessor_max_backoff_seconds
+        ),
+        delivery_deadline=timedelta(
+            hours=settings.privacy_orchestrator_subprocessor_deadline_hours
+        ),
+        confirmation_deadline=timedelta(
+            hours=settings.privacy_orchestrator_subprocessor_confirmation_hours
+        ),
+    )
+
+
 async def close_runtime(runtime: Runtime) -> None:
+    await runtime.subprocessors.client.aclose()
     await runtime.verifier.aclose()
     await runtime.pool.close()
+    await runtime.keyring_pool.close()
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Make `runtime` the app's dependencies, token verifier and readiness checks."""
     app.state.deps = runtime.deps
-    app.state.readiness = {"database": runtime.check_database}
+    app.state.subprocessors = runtime.subprocessors
+    app.state.readiness = {
+        "database": runtime.check_database,
+        "kafka": runtime.relay.check,
+        "consumers": runtime.check_consumers,
+    }
     install_token_verifier(app, runtime.verifier)
 
 
+async def _run_subscriptions(runtime: Runtime, stop: asyncio.Event) -> None:
+    runtime.subscriptions = runtime.subscriptions_for()
+    await runtime.subscriptions.run(stop)
+
+
+def background_workers(runtime: Runtime) -> dict[str, Worker]:
+    """Every task a served orchestrator runs beside its API, by name."""
+    return {
+        "outbox-relay": runtime.relay.run,
+        "subscriptions": lambda stop: _run_subscriptions(runtime, stop),
+        "subprocessor-deliveries": DeliveryWorker(
+            runtime.subprocessors,
+            poll_interval=runtime.settings.privacy_orchestrator_subprocessor_poll_seconds,
+        ).run,
+    }
+
+
 def service_lifespan(settings: OrchestratorSettings) -> Lifespan:
-    """The lifespan of a served orchestrator: runtime up, clean shutdown."""
+    """The lifespan of a served orchestrator: runtime, background workers, clean shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await build_runtime(settings)
         install(app, runtime)
         try:
-            yield
+            async with running(background_workers(runtime), service=SERVICE, shutdown_timeout=15.0):
+                yield
         finally:
             await close_runtime(runtime)
 

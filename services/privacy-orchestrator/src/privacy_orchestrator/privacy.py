@@ -11,8 +11,11 @@ The privacy commands it sends (``byggrygg_shared.contracts.privacy``) name the s
 ``subject_ref`` only; the one personal field among them is ``RectifySubject.corrections``,
 key-ring tokens under the subject's key (crypto-shredded with it).
 
-The request workflow (next migrations) will add the request aggregate, which links a request
-to its subject's ``subject_ref`` and is declared here when its tables exist.
+The request workflow links a request to its subject: ``requests.subject_ref`` and
+``requests.requested_by`` (the account that filed it), the same inside the request's history
+(``request_events.payload``), and ``legal_holds.subject_ref``. They are the proof of how a
+person's request was handled (art. 5(2), 12) and are kept under that basis; erasing them when
+that retention ends is the retention scheduler's job (not built yet).
 """
 
 from __future__ import annotations
@@ -51,10 +54,79 @@ PERSONAL: Final[tuple[PersonalDataField, ...]] = (
     ),
 )
 
+_REQUEST_PROOF: Final = (
+    "accountability for the handling of a data-subject request (GDPR art. 5(2), 12): kept "
+    "while the request's proof is needed, then erased by the retention scheduler"
+)
+
+REQUEST_LINKS: Final[tuple[PersonalDataField, ...]] = tuple(
+    PersonalDataField(
+        location=TableColumn(table, column),
+        subject=subject,
+        category=DataCategory.IDENTITY,
+        purpose=purpose,
+        lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
+        retention="while the request's proof is needed",
+        erasure=Erasure.KEEP_WITH_BASIS,
+        keep_basis=_REQUEST_PROOF,
+    )
+    for table, column, subject, purpose in (
+        ("requests", "subject_ref", "data_subject", "whose data a request is about"),
+        ("requests", "requested_by", "requester", "who filed a request (may read it)"),
+        (
+            "request_events",
+            "payload",
+            "data_subject",
+            "the request's history: subject ref, accounts that filed and decided it",
+        ),
+        ("legal_holds", "subject_ref", "data_subject", "whose data a legal hold keeps (R16)"),
+    )
+)
+
+# Sub-processors (R12, R13): the register holds companies; what names a person is the subject
+# ref a request to a sub-processor carries, a rectification's new values until the request is
+# accepted, and the record an access request's callback returns.
+SUBPROCESSOR_DATA: Final[tuple[PersonalDataField, ...]] = (
+    PersonalDataField(
+        location=TableColumn("subprocessor_deliveries", "subject_ref"),
+        subject="data_subject",
+        category=DataCategory.IDENTITY,
+        purpose="name the person to the sub-processor that received their data (R13)",
+        lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
+        retention="while the request's proof is needed",
+        erasure=Erasure.KEEP_WITH_BASIS,
+        keep_basis=_REQUEST_PROOF,
+    ),
+    PersonalDataField(
+        location=TableColumn("subprocessor_deliveries", "changes"),
+        subject="data_subject",
+        category=DataCategory.CONTACT,
+        purpose="carry a person's corrections to a sub-processor (R15)",
+        lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
+        retention="until the sub-processor accepts the request",
+        erasure=Erasure.DELETE,
+    ),
+    PersonalDataField(
+        location=TableColumn("subprocessor_confirmations", "export"),
+        subject="data_subject",
+        category=DataCategory.CONTACT,
+        purpose="a sub-processor's part of a person's access export (R14)",
+        lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
+        retention="until the assembled export expires",
+        erasure=Erasure.DELETE,
+    ),
+)
+
 INVENTORY: Final = DataInventory(
     service="privacy-orchestrator",
-    personal=PERSONAL,
-    non_personal=(NonPersonalField(TableColumn("completion_records", "record"), NO_PERSONAL_DATA),),
+    personal=PERSONAL + REQUEST_LINKS + SUBPROCESSOR_DATA,
+    non_personal=(
+        NonPersonalField(TableColumn("completion_records", "record"), NO_PERSONAL_DATA),
+        NonPersonalField(
+            TableColumn("subprocessors", "name"),
+            "a sub-processor's company name (R12), not a person's",
+        ),
+    ),
 )
 
 # The contracts this service emits: the inventory covers exactly these.

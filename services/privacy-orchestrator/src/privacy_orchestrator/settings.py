@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from byggrygg_shared.contracts.privacy import REPLIES_TOPIC
 from byggrygg_shared.settings import PlatformSettings
 
 
@@ -20,4 +21,58 @@ class OrchestratorSettings(PlatformSettings):
         default=Path(".run/secrets/orchestrator-ed25519.pem"),
         description="The Ed25519 key (PEM) that signs completion records (R19); created on "
         "first start (BYGGRYGG_PRIVACY_ORCHESTRATOR_SIGNING_KEY_FILE).",
+    )
+    privacy_orchestrator_consumer_group: str = Field(
+        default="privacy-orchestrator",
+        min_length=1,
+        description="Kafka consumer group of the orchestrator's subscribers; a test harness "
+        "gives each session its own (BYGGRYGG_PRIVACY_ORCHESTRATOR_CONSUMER_GROUP).",
+    )
+    privacy_orchestrator_replies_topic: str = Field(
+        default=REPLIES_TOPIC,
+        min_length=1,
+        description="Where the participants' replies are read from "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_REPLIES_TOPIC).",
+    )
+
+    # --- sub-processors (R12, R13) ---
+    # HeiHallo as registered on first start: the simulator's address and the secret files
+    # `deploy/local/env.sh` names (the orchestrator signs with one, verifies with the other).
+    subprocessor_sim_url: str = Field(
+        default="http://127.0.0.1:8201",
+        description="HeiHallo's base URL; requests go to <url>/privacy-requests "
+        "(BYGGRYGG_SUBPROCESSOR_SIM_URL).",
+    )
+    subprocessor_sim_orchestrator_secret_file: Path = Field(
+        default=Path(".run/secrets/subprocessor-sim-orchestrator.whsec"),
+        description="The secret(s) requests to HeiHallo are signed with "
+        "(BYGGRYGG_SUBPROCESSOR_SIM_ORCHESTRATOR_SECRET_FILE).",
+    )
+    subprocessor_sim_secret_file: Path = Field(
+        default=Path(".run/secrets/subprocessor-sim.whsec"),
+        description="The secret(s) HeiHallo's callbacks are verified with "
+        "(BYGGRYGG_SUBPROCESSOR_SIM_SECRET_FILE).",
+    )
+    privacy_orchestrator_public_url: str = Field(
+        default="http://127.0.0.1:8080/api/privacy-orchestrator",
+        description="Where sub-processors reach the orchestrator (through the gateway): their "
+        "callback URLs start here (BYGGRYGG_PRIVACY_ORCHESTRATOR_PUBLIC_URL).",
+    )
+    privacy_orchestrator_subprocessor_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts of a sub-processor request before escalation."
+    )
+    privacy_orchestrator_subprocessor_backoff_seconds: float = Field(
+        default=1.0, gt=0, description="Wait after the first failed attempt; doubled each time."
+    )
+    privacy_orchestrator_subprocessor_max_backoff_seconds: float = Field(
+        default=300.0, gt=0, description="The longest wait between two attempts."
+    )
+    privacy_orchestrator_subprocessor_deadline_hours: float = Field(
+        default=24.0, gt=0, description="A request not accepted by then is escalated."
+    )
+    privacy_orchestrator_subprocessor_confirmation_hours: float = Field(
+        default=72.0, gt=0, description="An accepted request not confirmed by then is escalated."
+    )
+    privacy_orchestrator_subprocessor_poll_seconds: float = Field(
+        default=0.5, gt=0, description="How often the delivery worker looks for due requests."
     )

@@ -3,7 +3,11 @@ problem documents."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
+from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -78,6 +82,29 @@ async def test_only_staff_read_records(
     assert_problem(await http.get(path), 401)
 
 
-async def test_readiness_checks_the_database(http: httpx.AsyncClient) -> None:
-    ready = await http.get("/readyz")
-    assert ready.status_code == 200, ready.text
+async def test_readiness_checks_the_database_kafka_and_the_consumers(
+    http: httpx.AsyncClient, runtime: Runtime, kafka_bootstrap: str, new_topic: Any
+) -> None:
+    # Not ready while the replies' consumer is not running.
+    assert_problem(await http.get("/readyz"), 503)
+    topic = await new_topic("privacy-replies")
+    await new_topic(f"{topic}.dlq")
+    runtime.settings = runtime.settings.model_copy(
+        update={
+            "kafka_bootstrap": kafka_bootstrap,
+            "privacy_orchestrator_replies_topic": topic,
+            "privacy_orchestrator_consumer_group": f"po-ready-{uuid4().hex[:8]}",
+        }
+    )
+    stop = asyncio.Event()
+    relay = asyncio.create_task(runtime.relay.run(stop))
+    try:
+        async with runtime.subscriptions_for().running() as subscriptions:
+            runtime.subscriptions = subscriptions
+            deadline = time.monotonic() + 60
+            while (ready := await http.get("/readyz")).status_code != 200:
+                assert time.monotonic() < deadline, ready.text
+                await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await relay

@@ -54,6 +54,8 @@ def service_env(fresh_database: str, tmp_path: Path) -> dict[str, str]:
         "BYGGRYGG_KEYRING_DATABASE_URL": fresh_database,
         "BYGGRYGG_PRIVACY_ORCHESTRATOR_SIGNING_KEY_FILE": str(tmp_path / "secrets" / "key.pem"),
         "BYGGRYGG_JWKS_URL": "http://127.0.0.1:9/.well-known/jwks.json",
+        # A group of its own: never share the replies with a running orchestrator.
+        "BYGGRYGG_PRIVACY_ORCHESTRATOR_CONSUMER_GROUP": f"po-cli-{tmp_path.name}",
     }
 
 

@@ -8,7 +8,20 @@ data-inventory test reads it (docs/decisions.md).
   (``SELECT ... FOR UPDATE``), so they are serialised and the chain can never fork; an export
   reports it, so a deleted last record shows.
 
-The request workflow's tables (events, inbox, requests) come with the next migrations.
+The request workflow (migration 0002):
+
+- ``events`` and ``inbox``: the shared event store as transactional outbox (the privacy
+  commands to the participants) and the consumer inbox (replies applied once).
+- ``request_events``: the data-subject requests' own history (``domain.request``), in the
+  event store's shape but never relayed: the requests are the orchestrator's business.
+- ``requests``: the projection of each request (state, deadline, who may read it).
+- ``legal_holds``: holds by subject as data (R16): basis, categories, keep-until, released.
+
+Sub-processors (migration 0003, the section at the end):
+
+- ``subprocessors``, ``subprocessor_deliveries``, ``subprocessor_delivery_attempts``,
+  ``subprocessor_confirmations`` and ``webhook_receipts``: the register, its signed requests
+  (an outbox) and their attempts, and the verified callbacks with their replay guard (R12, R13).
 """
 
 from __future__ import annotations
@@ -17,6 +30,10 @@ from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+
+from byggrygg_shared.eventstore import events_table
+from byggrygg_shared.inbox import inbox_table
+from byggrygg_shared.webhooks import webhook_receipts_table
 
 METADATA: Final = sa.MetaData()
 
@@ -43,3 +60,169 @@ RECORD_CHAIN_HEAD: Final = sa.Table(
     sa.CheckConstraint("id = 1", name="record_chain_head_single_row"),
     comment="The last completion record's sequence and hash; locked by every append",
 )
+
+EVENTS: Final = events_table(METADATA)
+INBOX: Final = inbox_table(METADATA)
+
+REQUEST_EVENTS: Final = sa.Table(
+    "request_events",
+    METADATA,
+    sa.Column("global_position", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("stream_id", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("event_version", sa.Integer, nullable=False),
+    sa.Column("payload", postgresql.JSONB, nullable=False),
+    sa.Column("metadata", postgresql.JSONB, nullable=False),
+    sa.Column(
+        "recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")
+    ),
+    # Always NULL: the event store's shape, but no relay reads this table.
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("stream_id", "version", name="request_events_stream_version_key"),
+    sa.CheckConstraint("version >= 1", name="request_events_version_positive"),
+    comment="History of the data-subject requests (domain.request); internal, never relayed",
+)
+
+REQUESTS: Final = sa.Table(
+    "requests",
+    METADATA,
+    sa.Column("request_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("subject_ref", sa.Text, nullable=False),
+    sa.Column("organisation_id", postgresql.UUID(as_uuid=True), nullable=True),
+    sa.Column("requested_by_role", sa.Text, nullable=False),
+    sa.Column("requested_by", sa.Text, nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deadline", sa.Date, nullable=False),
+    sa.Column("participants", postgresql.JSONB, nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("requests_state_deadline_idx", "state", "deadline"),
+    comment="Projection of the data-subject requests: state, deadline, readers",
+)
+
+LEGAL_HOLDS: Final = sa.Table(
+    "legal_holds",
+    METADATA,
+    sa.Column("hold_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("subject_ref", sa.Text, nullable=False, index=True),
+    sa.Column("basis", sa.Text, nullable=False),
+    sa.Column("categories", postgresql.ARRAY(sa.Text), nullable=False),
+    sa.Column("keep_until", sa.Date, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint(
+        "basis IN ('open_complaint', 'legal_dispute', 'outstanding_debt', 'bookkeeping')",
+        name="legal_holds_basis_known",
+    ),
+    comment="Legal holds by subject (R16): data of these categories is kept on this basis",
+)
+
+# --- Sub-processors (R12, R13): the register, outgoing requests, verified callbacks ---------
+# The register holds companies; secrets stay in files it names (never in the database).
+# ``subprocessor_deliveries`` is an outbox: a caller writes a row in its own transaction and
+# the delivery worker sends it after commit, retrying with back-off, recording every attempt
+# in ``subprocessor_delivery_attempts``; ``subprocessor_confirmations`` holds the verified
+# callbacks, written in one transaction with their ``webhook_receipts`` row (replay guard).
+
+SUBPROCESSORS: Final = sa.Table(
+    "subprocessors",
+    METADATA,
+    sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("organisation_number", sa.Text, nullable=False, unique=True),
+    sa.Column("data_categories", postgresql.ARRAY(sa.Text), nullable=False),
+    sa.Column("agreement_reference", sa.Text, nullable=False),
+    sa.Column("agreement_date", sa.Date, nullable=False),
+    sa.Column("endpoint_url", sa.Text, nullable=False),
+    sa.Column("signing_secret_file", sa.Text, nullable=False),
+    sa.Column("callback_secret_file", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    comment="The register of sub-processors (R12): companies, what they receive, agreements",
+)
+
+SUBPROCESSOR_DELIVERIES: Final = sa.Table(
+    "subprocessor_deliveries",
+    METADATA,
+    sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column(
+        "subprocessor_id",
+        postgresql.UUID(as_uuid=True),
+        sa.ForeignKey("subprocessors.id"),
+        nullable=False,
+    ),
+    sa.Column("request_id", postgresql.UUID(as_uuid=True), nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("subject_ref", sa.Text, nullable=False),
+    sa.Column("changes", postgresql.JSONB, nullable=True),
+    sa.Column("callback_url", sa.Text, nullable=False),
+    sa.Column("webhook_id", sa.Text, nullable=False, unique=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deadline", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("escalation_reason", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint(
+        "subprocessor_id", "request_id", "action", name="subprocessor_deliveries_once"
+    ),
+    sa.CheckConstraint(
+        "state IN ('pending', 'delivered', 'confirmed', 'escalated')",
+        name="subprocessor_deliveries_state",
+    ),
+    sa.Index("ix_subprocessor_deliveries_due", "state", "next_attempt_at"),
+    sa.Index("ix_subprocessor_deliveries_request", "request_id"),
+    comment="Signed requests to sub-processors (R13), an outbox sent after commit",
+)
+
+SUBPROCESSOR_DELIVERY_ATTEMPTS: Final = sa.Table(
+    "subprocessor_delivery_attempts",
+    METADATA,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column(
+        "delivery_id",
+        postgresql.UUID(as_uuid=True),
+        sa.ForeignKey("subprocessor_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.UniqueConstraint("delivery_id", "attempt", name="subprocessor_delivery_attempts_once"),
+    comment="Every HTTP attempt of a sub-processor request: status or error class, outcome",
+)
+
+SUBPROCESSOR_CONFIRMATIONS: Final = sa.Table(
+    "subprocessor_confirmations",
+    METADATA,
+    sa.Column(
+        "subprocessor_id",
+        postgresql.UUID(as_uuid=True),
+        sa.ForeignKey("subprocessors.id"),
+        primary_key=True,
+    ),
+    sa.Column("request_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("action", sa.Text, primary_key=True),
+    sa.Column("webhook_id", sa.Text, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("fields", sa.Integer, nullable=False),
+    sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("export", postgresql.JSONB, nullable=True),
+    comment="Verified callbacks of sub-processors confirming a request (R13)",
+)
+
+WEBHOOK_RECEIPTS: Final = webhook_receipts_table(METADATA)

@@ -27,3 +27,23 @@ class RecordVerificationFailed(OrchestratorError):
         super().__init__(f"{where}: {problem}")
         self.where = where
         self.problem = problem
+
+
+class RequestRuleBroken(OrchestratorError):
+    """A data-subject request was asked to do something its state does not allow."""
+
+
+class NotAwaitingDecision(RequestRuleBroken):
+    """Only a request waiting for its controller can be approved or rejected (R18)."""
+
+
+class NotInProgress(RequestRuleBroken):
+    """Commands, replies and completion belong to an approved request in progress."""
+
+
+class UnexpectedReply(RequestRuleBroken):
+    """A reply from a participant (or for a command) the request never sent."""
+
+
+class InvalidSubProcessor(OrchestratorError):
+    """A sub-processor entry breaks a rule (bad organisation number, no categories, ...)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from byggrygg_shared import webhooks
 from byggrygg_shared.error_mapping import ErrorMapping
 from privacy_orchestrator.domain import errors as domain
 from privacy_orchestrator.service_layer import errors as service
@@ -32,13 +33,131 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
         "Invalid record",
         "The completion record breaks a rule of its format.",
     ),
+    service.RequestNotFound: (
+        404,
+        "request-not-found",
+        "Not found",
+        "No data-subject request with this id.",
+    ),
+    service.HoldNotFound: (
+        404,
+        "hold-not-found",
+        "Not found",
+        "No legal hold in force with this id.",
+    ),
+    service.NotYourSubject: (
+        403,
+        "not-your-subject",
+        "Not your data",
+        "You may file a request about your own data only.",
+    ),
+    service.SubjectRequired: (
+        422,
+        "subject-required",
+        "Subject required",
+        "Name the subject (subject_ref) of the request you file.",
+    ),
+    service.KindNotSupportedYet: (
+        422,
+        "kind-not-supported-yet",
+        "Kind not supported yet",
+        "This kind of request cannot be carried out yet.",
+    ),
+    domain.NotAwaitingDecision: (
+        409,
+        "not-awaiting-decision",
+        "Not awaiting a decision",
+        "Only a forwarded request still waiting for its controller can be decided.",
+    ),
+    domain.NotInProgress: (
+        409,
+        "not-in-progress",
+        "Not in progress",
+        "The request is not in a state that allows this.",
+    ),
+    domain.UnexpectedReply: (
+        409,
+        "unexpected-reply",
+        "Unexpected reply",
+        "The request never sent this command to this participant.",
+    ),
+    domain.RequestRuleBroken: (
+        409,
+        "request-rule-broken",
+        "Request rule broken",
+        "The request's state does not allow this.",
+    ),
     domain.RecordVerificationFailed: (
         500,
         "record-verification-failed",
         "Record verification failed",
         "The stored completion records do not verify.",
     ),
+    # --- sub-processors (R12, R13) ---
+    domain.InvalidSubProcessor: (
+        422,
+        "invalid-subprocessor",
+        "Invalid sub-processor",
+        "The sub-processor entry breaks a rule (organisation number, categories or endpoint).",
+    ),
+    service.SubProcessorNotFound: (
+        404,
+        "not-found",
+        "Not found",
+        "No sub-processor with this id.",
+    ),
+    service.SubProcessorExists: (
+        409,
+        "subprocessor-exists",
+        "Sub-processor exists",
+        "A sub-processor with this organisation number is already registered.",
+    ),
+    service.SubProcessorChanged: (
+        409,
+        "edit-conflict",
+        "Edit conflict",
+        "The sub-processor changed since the version in If-Match. Read it again.",
+    ),
+    service.UnknownPrivacyRequest: (
+        422,
+        "unknown-privacy-request",
+        "Unknown privacy request",
+        "This sub-processor was never sent this request.",
+    ),
+    service.DeliveryNotFound: (
+        404,
+        "not-found",
+        "Not found",
+        "No delivery with this id.",
+    ),
+    webhooks.MalformedWebhook: (
+        400,
+        "malformed-webhook",
+        "Malformed webhook",
+        "A webhook header is missing or unreadable, or the body is not a confirmation.",
+    ),
+    webhooks.BadSignature: (
+        401,
+        "bad-webhook-signature",
+        "Bad webhook signature",
+        "No signature matches the message under this sub-processor's secret.",
+    ),
+    webhooks.StaleTimestamp: (
+        401,
+        "stale-webhook-timestamp",
+        "Stale webhook timestamp",
+        "The message was signed too long ago or too far in the future.",
+    ),
+    webhooks.ReplayedWebhook: (
+        409,
+        "replayed-webhook",
+        "Replayed webhook",
+        "A message with this webhook-id was already received.",
+    ),
 }
 
-ERROR_MAPPING = ErrorMapping(_PROBLEMS, bases=(domain.OrchestratorError, service.ServiceError))
+ERROR_MAPPING = ErrorMapping(
+    _PROBLEMS,
+    bases=(domain.OrchestratorError, service.ServiceError, webhooks.WebhookRejected),
+)
 problem_for = ERROR_MAPPING.problem_for
