@@ -7,11 +7,8 @@ rectification corrects the name where consent holds it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,70 +16,21 @@ from byggrygg_shared.contracts.privacy import (
     EraseSubject,
     ExportSubject,
     ParticipantReplied,
-    PrivacyCommand,
     RectifySubject,
 )
-from byggrygg_shared.envelope import (
-    EventMetadata,
-    KafkaRecord,
-    ReceivedEvent,
-    from_kafka_record,
-    kafka_record,
-)
-from byggrygg_shared.eventstore import EventStore, metadata_document
 from byggrygg_shared.keyring import ERASED
 from byggrygg_shared.messaging import Backoff
-from byggrygg_shared.outbox import make_idempotent_producer
-from byggrygg_shared.participant import reply_stream
 from byggrygg_shared.subscriptions import Subscriptions
-from consent.bootstrap import Runtime
 from consent.entrypoints.consumers import register_consumers
 from consent.service_layer.customers import handle_contract_ended
 
+from ....participant_testing import command_record, eventually, produce, received, replies
 from .correspondence_support import Env, email_body, phone_body
 from .support import snapshot
 from .test_newsletter_api import KARI, Newsletter
 
-DEADLINE_SECONDS = 60.0
 ORG = uuid.uuid4()
 DISPUTED_ORG = uuid.uuid4()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-def command_record(command: PrivacyCommand, *, topic: str) -> KafkaRecord:
-    """The record the orchestrator's outbox relay would publish for `command`."""
-    return kafka_record(
-        topic=topic,
-        stream_id=f"privacy-request-{command.request_id}",
-        ce_type=command.ce_type(),
-        payload=command.model_dump(mode="json"),
-        metadata=metadata_document(command, EventMetadata.new(subject_ref=command.subject_ref)),
-        source_service="privacy-orchestrator",
-    )
-
-
-def received(command: PrivacyCommand) -> ReceivedEvent:
-    record = command_record(command, topic="unused")
-    return from_kafka_record(record.headers, record.value, key=record.key)
-
-
-async def produce(bootstrap: str, *records: KafkaRecord) -> None:
-    producer = make_idempotent_producer(bootstrap)
-    await producer.start()
-    try:
-        for record in records:
-            await producer.send_and_wait(
-                record.topic, value=record.value, key=record.key, headers=record.headers
-            )
-    finally:
-        await producer.stop()
 
 
 def erase(subject: str) -> EraseSubject:
@@ -94,14 +42,6 @@ def erase(subject: str) -> EraseSubject:
         issued_at=datetime.now(UTC),
         holds=[],
     )
-
-
-async def replies(runtime: Runtime, request_id: uuid.UUID) -> list[ParticipantReplied]:
-    async with runtime.pool.acquire() as conn:
-        stored = await EventStore().load(conn, reply_stream(request_id))
-    found = [event.contract() for event in stored]
-    assert all(isinstance(reply, ParticipantReplied) for reply in found)
-    return found  # type: ignore[return-value]
 
 
 async def subscriber(env: Env, publish_policy: Any, email: str = KARI) -> str:
@@ -190,7 +130,7 @@ async def test_an_erase_command_on_kafka_erases_what_nothing_holds_and_says_what
     async with subscriptions.running():
 
         async def replied() -> bool:
-            return len(await replies(runtime, command.request_id)) == 1
+            return len(await replies(runtime.pool, command.request_id)) == 1
 
         await eventually(replied, what="consent's reply")
 
@@ -215,7 +155,7 @@ async def test_an_erase_command_on_kafka_erases_what_nothing_holds_and_says_what
         still = await env.http.get(f"/complaints/{open_complaint}", headers=env.staff)
         assert still.json()["summary"] == "Kari Nordmann har en complaint."
 
-        (reply,) = await replies(runtime, command.request_id)
+        (reply,) = await replies(runtime.pool, command.request_id)
         assert reply.participant == "consent"
         assert reply.command == "erase"
         assert reply.outcome == "partially_completed"
@@ -256,10 +196,10 @@ async def test_an_erase_command_on_kafka_erases_what_nothing_holds_and_says_what
         marker_id = uuid.UUID(json.loads(second.value)["request_id"])
 
         async def marker_done() -> bool:
-            return len(await replies(runtime, marker_id)) == 1
+            return len(await replies(runtime.pool, marker_id)) == 1
 
         await eventually(marker_done, what="the command behind the redelivery")
-        assert len(await replies(runtime, command.request_id)) == 1
+        assert len(await replies(runtime.pool, command.request_id)) == 1
         after = await snapshot(runtime.pool)
         ignored = {"events", "inbox"}
         assert {k: v for k, v in after.items() if k not in ignored} == {

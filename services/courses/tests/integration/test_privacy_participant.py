@@ -6,11 +6,8 @@ holds that subject's data only; a hold keeps what it covers and says so."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,67 +15,18 @@ from byggrygg_shared.contracts.privacy import (
     EraseSubject,
     ExportSubject,
     Hold,
-    ParticipantReplied,
-    PrivacyCommand,
     RectifySubject,
 )
-from byggrygg_shared.envelope import (
-    EventMetadata,
-    KafkaRecord,
-    ReceivedEvent,
-    from_kafka_record,
-    kafka_record,
-)
-from byggrygg_shared.eventstore import EventStore, metadata_document
 from byggrygg_shared.keyring import ERASED
 from byggrygg_shared.messaging import Backoff
-from byggrygg_shared.outbox import make_idempotent_producer
-from byggrygg_shared.participant import reply_stream
 from byggrygg_shared.subscriptions import Subscriptions
 from courses.bootstrap import Runtime
 from courses.entrypoints.consumers import register_consumers
 
+from ....participant_testing import command_record, eventually, produce, received, replies
 from .support import Person, Steps, questions_of, snapshot
 
-DEADLINE_SECONDS = 60.0
 SECRET = "Basen sa at stillaset var trygt, men det var det ikke"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-def command_record(command: PrivacyCommand, *, topic: str) -> KafkaRecord:
-    """The record the orchestrator's outbox relay would publish for `command`."""
-    return kafka_record(
-        topic=topic,
-        stream_id=f"privacy-request-{command.request_id}",
-        ce_type=command.ce_type(),
-        payload=command.model_dump(mode="json"),
-        metadata=metadata_document(command, EventMetadata.new(subject_ref=command.subject_ref)),
-        source_service="privacy-orchestrator",
-    )
-
-
-def received(command: PrivacyCommand) -> ReceivedEvent:
-    record = command_record(command, topic="unused")
-    return from_kafka_record(record.headers, record.value, key=record.key)
-
-
-async def produce(bootstrap: str, *records: KafkaRecord) -> None:
-    producer = make_idempotent_producer(bootstrap)
-    await producer.start()
-    try:
-        for record in records:
-            await producer.send_and_wait(
-                record.topic, value=record.value, key=record.key, headers=record.headers
-            )
-    finally:
-        await producer.stop()
 
 
 def erase(subject: str, *, holds: list[Hold] | None = None) -> EraseSubject:
@@ -90,14 +38,6 @@ def erase(subject: str, *, holds: list[Hold] | None = None) -> EraseSubject:
         issued_at=datetime.now(UTC),
         holds=holds or [],
     )
-
-
-async def replies(runtime: Runtime, request_id: uuid.UUID) -> list[ParticipantReplied]:
-    async with runtime.pool.acquire() as conn:
-        stored = await EventStore().load(conn, reply_stream(request_id))
-    found = [event.contract() for event in stored]
-    assert all(isinstance(reply, ParticipantReplied) for reply in found)
-    return found  # type: ignore[return-value]
 
 
 async def answered_learner(steps: Steps, organisation: uuid.UUID, course: dict[str, Any]) -> Person:
@@ -187,7 +127,7 @@ async def test_an_erase_command_on_kafka_anonymises_the_answers_and_replies_with
     async with subscriptions.running():
 
         async def replied() -> bool:
-            return len(await replies(runtime, command.request_id)) == 1
+            return len(await replies(runtime.pool, command.request_id)) == 1
 
         await eventually(replied, what="courses' reply")
 
@@ -235,7 +175,7 @@ async def test_an_erase_command_on_kafka_anonymises_the_answers_and_replies_with
         assert payload["answers_anonymised"] == 4
         assert payload["request_id"] == str(command.request_id)
 
-        (reply,) = await replies(runtime, command.request_id)
+        (reply,) = await replies(runtime.pool, command.request_id)
         assert reply.outcome == "completed"
         assert reply.participant == "courses"
         assert reply.command == "erase"
@@ -263,10 +203,10 @@ async def test_an_erase_command_on_kafka_anonymises_the_answers_and_replies_with
         await produce(kafka_bootstrap, command_record(marker, topic=topic))
 
         async def marker_done() -> bool:
-            return len(await replies(runtime, marker.request_id)) == 1
+            return len(await replies(runtime.pool, marker.request_id)) == 1
 
         await eventually(marker_done, what="the command behind the redelivery")
-        assert len(await replies(runtime, command.request_id)) == 1
+        assert len(await replies(runtime.pool, command.request_id)) == 1
         after = await snapshot(runtime.pool)
         # Only the marker's claim and reply were written.
         assert {k: v for k, v in after.items() if k not in {"events", "inbox"}} == {

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,68 +18,29 @@ from byggrygg_shared.contracts.privacy import (
     EraseSubject,
     ExportSubject,
     Hold,
-    ParticipantReplied,
-    PrivacyCommand,
     RectifySubject,
 )
 from byggrygg_shared.envelope import (
-    EventMetadata,
-    KafkaRecord,
-    ReceivedEvent,
     from_kafka_record,
-    kafka_record,
     to_kafka_record,
 )
-from byggrygg_shared.eventstore import EventStore, metadata_document
+from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import ERASED
 from byggrygg_shared.messaging import Backoff
-from byggrygg_shared.outbox import make_idempotent_producer
 from byggrygg_shared.participant import reply_stream
 from byggrygg_shared.subscriptions import Subscriptions
 from identity.bootstrap import Runtime
 from identity.entrypoints.consumers import register_consumers
 
+from ....participant_testing import (
+    DEADLINE_SECONDS,
+    command_record,
+    eventually,
+    produce,
+    received,
+    replies,
+)
 from .support import ORG_NUMBERS, Flow, Member, snapshot
-
-DEADLINE_SECONDS = 60.0
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-def command_record(command: PrivacyCommand, *, topic: str) -> KafkaRecord:
-    """The record the orchestrator's outbox relay would publish for `command`."""
-    metadata = EventMetadata.new(subject_ref=command.subject_ref)
-    return kafka_record(
-        topic=topic,
-        stream_id=f"privacy-request-{command.request_id}",
-        ce_type=command.ce_type(),
-        payload=command.model_dump(mode="json"),
-        metadata=metadata_document(command, metadata),
-        source_service="privacy-orchestrator",
-    )
-
-
-def received(command: PrivacyCommand) -> ReceivedEvent:
-    record = command_record(command, topic="unused")
-    return from_kafka_record(record.headers, record.value, key=record.key)
-
-
-async def produce(bootstrap: str, *records: KafkaRecord) -> None:
-    producer = make_idempotent_producer(bootstrap)
-    await producer.start()
-    try:
-        for record in records:
-            await producer.send_and_wait(
-                record.topic, value=record.value, key=record.key, headers=record.headers
-            )
-    finally:
-        await producer.stop()
 
 
 async def learner(flow: Flow, number: str = ORG_NUMBERS[0]) -> tuple[Member, str]:
@@ -103,14 +62,6 @@ def erase(subject: str, *, holds: list[Hold] | None = None) -> EraseSubject:
         issued_at=datetime.now(UTC),
         holds=holds or [],
     )
-
-
-async def replies(runtime: Runtime, request_id: uuid.UUID) -> list[ParticipantReplied]:
-    async with runtime.pool.acquire() as conn:
-        stored = await EventStore().load(conn, reply_stream(request_id))
-    found = [event.contract() for event in stored]
-    assert all(isinstance(reply, ParticipantReplied) for reply in found)
-    return found  # type: ignore[return-value]
 
 
 async def test_an_erase_command_on_kafka_erases_the_user_and_replies_with_evidence(
@@ -145,7 +96,7 @@ async def test_an_erase_command_on_kafka_erases_the_user_and_replies_with_eviden
     async with subscriptions.running():
 
         async def replied() -> bool:
-            return len(await replies(runtime, command.request_id)) == 1
+            return len(await replies(runtime.pool, command.request_id)) == 1
 
         await eventually(replied, what="identity's reply")
 
@@ -174,7 +125,7 @@ async def test_an_erase_command_on_kafka_erases_the_user_and_replies_with_eviden
         )
         assert erased_events == 1
 
-        (reply,) = await replies(runtime, command.request_id)
+        (reply,) = await replies(runtime.pool, command.request_id)
         assert reply.outcome == "completed"
         assert reply.participant == "identity"
         assert reply.command == "erase"
@@ -199,10 +150,10 @@ async def test_an_erase_command_on_kafka_erases_the_user_and_replies_with_eviden
         marker_id = uuid.UUID(json.loads(second.value)["request_id"])
 
         async def marker_done() -> bool:
-            return len(await replies(runtime, marker_id)) == 1
+            return len(await replies(runtime.pool, marker_id)) == 1
 
         await eventually(marker_done, what="the command behind the redelivery")
-        assert len(await replies(runtime, command.request_id)) == 1
+        assert len(await replies(runtime.pool, command.request_id)) == 1
         after = await snapshot(runtime.pool)
         assert {k: v for k, v in after.items() if k not in {"events", "inbox"}} == {
             k: v for k, v in before.items() if k not in {"events", "inbox"}
