@@ -9,18 +9,47 @@ lifespan when serving, directly in tests); a check not wired yet fails readiness
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from contextlib import AbstractAsyncContextManager
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 
+from byggrygg_shared.background import Worker, running
 from byggrygg_shared.error_mapping import ErrorMapping
 from byggrygg_shared.forwarded import ForwardedPrefixMiddleware
 from byggrygg_shared.observability import instrument_app
 from byggrygg_shared.problems import install_problem_handlers
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+Runtime = TypeVar("Runtime")
+
+
+def served_lifespan(
+    *,
+    service: str,
+    build: Callable[[], Awaitable[Runtime]],
+    install: Callable[[FastAPI, Runtime], None],
+    workers: Callable[[Runtime], Mapping[str, Worker]],
+    close: Callable[[Runtime], Awaitable[None]],
+    shutdown_timeout: float,
+) -> Lifespan:
+    """The lifespan of a served service: build its runtime, install it into the app, run its
+    background workers beside the API, and on shutdown stop them, then close the runtime."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await build()
+        install(app, runtime)
+        try:
+            async with running(
+                workers(runtime), service=service, shutdown_timeout=shutdown_timeout
+            ):
+                yield
+        finally:
+            await close(runtime)
+
+    return lifespan
 
 
 def _readiness(app: FastAPI, name: str) -> Callable[[], Awaitable[None]]:

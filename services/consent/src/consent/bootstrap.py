@@ -18,21 +18,19 @@ Kafka.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
 from fastapi import FastAPI
 
 from byggrygg_shared.auth import TokenVerifier, install_token_verifier
-from byggrygg_shared.background import Worker, running
+from byggrygg_shared.background import Worker
 from byggrygg_shared.db import create_pool
 from byggrygg_shared.eventstore import EventStore
 from byggrygg_shared.keyring import KeyRing, create_master_key_file, load_master_key
 from byggrygg_shared.outbox import RelayWorker
 from byggrygg_shared.participant import Participant
-from byggrygg_shared.service_api import Lifespan
+from byggrygg_shared.service_api import Lifespan, served_lifespan
 from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
 from byggrygg_shared.subscriptions import Subscriptions
 from consent.adapters.smtp import SmtpTransport
@@ -197,18 +195,14 @@ def background_workers(runtime: Runtime) -> dict[str, Worker]:
 
 def service_lifespan(settings: ConsentSettings) -> Lifespan:
     """The lifespan of a served consent: runtime, background workers, clean shutdown."""
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await build_runtime(settings)
-        install(app, runtime)
-        try:
-            async with running(background_workers(runtime), service=SERVICE, shutdown_timeout=10.0):
-                yield
-        finally:
-            await close_runtime(runtime)
-
-    return lifespan
+    return served_lifespan(
+        service=SERVICE,
+        build=lambda: build_runtime(settings),
+        install=install,
+        workers=background_workers,
+        close=close_runtime,
+        shutdown_timeout=10.0,
+    )
 
 
 def create_service_app(settings: ConsentSettings) -> FastAPI:

@@ -17,8 +17,6 @@ subscribers themselves on a topic of their own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,11 +26,11 @@ import httpx
 from fastapi import FastAPI
 
 from byggrygg_shared.auth import TokenVerifier, install_token_verifier, load_or_create_ed25519_key
-from byggrygg_shared.background import Worker, running
+from byggrygg_shared.background import Worker
 from byggrygg_shared.db import create_pool
 from byggrygg_shared.keyring import KeyRing, load_master_key
 from byggrygg_shared.outbox import RelayWorker
-from byggrygg_shared.service_api import Lifespan
+from byggrygg_shared.service_api import Lifespan, served_lifespan
 from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
 from byggrygg_shared.subscriptions import Subscriptions
 from privacy_orchestrator.adapters.webhook_client import WebhookClient
@@ -204,18 +202,14 @@ def background_workers(runtime: Runtime) -> dict[str, Worker]:
 
 def service_lifespan(settings: OrchestratorSettings) -> Lifespan:
     """The lifespan of a served orchestrator: runtime, background workers, clean shutdown."""
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await build_runtime(settings)
-        install(app, runtime)
-        try:
-            async with running(background_workers(runtime), service=SERVICE, shutdown_timeout=15.0):
-                yield
-        finally:
-            await close_runtime(runtime)
-
-    return lifespan
+    return served_lifespan(
+        service=SERVICE,
+        build=lambda: build_runtime(settings),
+        install=install,
+        workers=background_workers,
+        close=close_runtime,
+        shutdown_timeout=15.0,
+    )
 
 
 def create_service_app(settings: OrchestratorSettings) -> FastAPI:
