@@ -264,3 +264,12 @@ async def test_a_hold_keeps_what_it_covers_and_the_evidence_names_the_basis(
     assert row["gender"] is None
     assert row["status"] == "cancelled"
     assert not await runtime.keyring.is_shredded(subject)
+    # The kept row still reads (its organisation's admin): the erased language is the
+    # portal's default, not a marker that no longer parses.
+    admin_token = await flow.log_in(f"admin-{ORG_NUMBERS[0]}@example.no")
+    kept_user = await flow.http.get(
+        f"/users/{member.user_id}", headers={"Authorization": f"Bearer {admin_token}"}
+    )
+    assert kept_user.status_code == 200, kept_user.text
+    assert kept_user.json()["language"] == "nb"
+    assert kept_user.json()["name"] == str(ERASED)

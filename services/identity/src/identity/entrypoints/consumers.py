@@ -8,7 +8,7 @@ Failures are retried and then dead-lettered by ``messaging.RetryThenDeadLetter``
 
 from __future__ import annotations
 
-from faststream.kafka import KafkaBroker
+from faststream.kafka.broker.registrator import KafkaRegistrator
 
 from byggrygg_shared.participant import Participant, register_participant
 from byggrygg_shared.subscriptions import RegisterSubscribers
@@ -19,7 +19,7 @@ def register_consumers(
 ) -> RegisterSubscribers:
     """The function that registers identity's subscribers on a (new) broker."""
 
-    def register(broker: KafkaBroker) -> None:
+    def register(broker: KafkaRegistrator) -> None:
         register_participant(broker, participant, group_id=group_id, topic=command_topic)
 
     return register

@@ -8,10 +8,11 @@
   the user's rows (``users``, ``login_emails``, ``credentials``, licences by cascade), the
   subject's rows as a contact person or administrator and their pending invitations are
   deleted, so the person can no longer log in. Under a hold, the columns of the held
-  categories stay; in a row that stays, other columns are cleared (NULL, or the erased marker
-  where the column is required). The subject's key is shredded when the command has no hold,
-  which makes every event field of the subject unreadable everywhere; with a hold the key
-  stays (another service's held data may be under it) and the evidence says so.
+  categories stay; in a row that stays, other columns are cleared (NULL, the erased marker
+  where the column is required, the portal's default for the language setting). The
+  subject's key is shredded when the command has no hold, which makes every event field of
+  the subject unreadable everywhere; with a hold the key stays (another service's held data
+  may be under it) and the evidence says so.
 - **export**: every personal field identity holds about the subject (the projections hold
   them in plain text), as JSON; the shared participant seals it under the subject's key.
 - **rectify**: the corrections are decrypted and applied through the profile-correction path
@@ -57,6 +58,9 @@ from identity.service_layer.context import Dependencies
 
 CORRECTED_BY_PREFIX: Final = "privacy-orchestrator:"
 MARKER: Final = str(ERASED)  # what a required column holds once its value is erased
+# An erased language setting becomes the portal's default: the column must stay a valid
+# language (the row is still read), and the default says nothing about the person.
+ERASED_LANGUAGE: Final = Language.BOKMAL.value
 
 _USER_COLUMNS: Final = ("name", "phone", "gender", "language")
 _USER_REQUIRED: Final = frozenset({"name", "language"})
@@ -338,11 +342,20 @@ async def _clear_user(conn: asyncpg.Connection, user_id: UUID, held: set[str]) -
         # Column names are this module's constants, never input.
         await conn.execute(
             "UPDATE users SET "  # noqa: S608
-            + ", ".join(f"{c} = {'$2' if c in _USER_REQUIRED else 'NULL'}" for c in erased)
-            + " WHERE user_id = $1 AND $2::text IS NOT NULL",
+            + ", ".join(f"{c} = {_erased_value(c)}" for c in erased)
+            + " WHERE user_id = $1 AND $2::text IS NOT NULL AND $3::text IS NOT NULL",
             user_id,
             MARKER,
+            ERASED_LANGUAGE,
         )
+
+
+def _erased_value(column: str) -> str:
+    """The SQL value an erased users column gets: the default language, the marker where a
+    value is required, else NULL."""
+    if column == "language":
+        return "$3"
+    return "$2" if column in _USER_REQUIRED else "NULL"
 
 
 async def _clear_people(conn: asyncpg.Connection, subject: str, held: set[str]) -> None:
