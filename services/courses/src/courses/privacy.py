@@ -78,6 +78,20 @@ PERSONAL: Final[tuple[PersonalDataField, ...]] = (
     _answer(EventField(contracts.AnswerSubmitted.event_type, "scale_value"), Erasure.UNLINK),
 )
 
+# The pseudonym of a learner erased on request, so a late licence event is refused (R6).
+ERASED_LEARNER: Final = PersonalDataField(
+    location=TableColumn("erased_learners", "subject_ref"),
+    subject="learner",
+    category=DataCategory.IDENTITY,
+    purpose="refuse a licence event that arrives after the learner's erasure, so an erased "
+    "learner is never re-created (R6, R16)",
+    lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
+    retention="kept: after the erasure nothing else links the pseudonym to a person",
+    erasure=Erasure.KEEP_WITH_BASIS,
+    keep_basis="the erasure must stay effective (GDPR art. 17): a late licence event for the "
+    "pseudonym is refused instead of re-creating the learner",
+)
+
 NON_PERSONAL: Final[tuple[NonPersonalField, ...]] = (
     NonPersonalField(
         EventField(contracts.EnrolmentErased.event_type, "answers_anonymised"),
@@ -85,7 +99,9 @@ NON_PERSONAL: Final[tuple[NonPersonalField, ...]] = (
     ),
 )
 
-INVENTORY: Final = DataInventory(service="courses", personal=PERSONAL, non_personal=NON_PERSONAL)
+INVENTORY: Final = DataInventory(
+    service="courses", personal=(*PERSONAL, ERASED_LEARNER), non_personal=NON_PERSONAL
+)
 
 # The contracts this service emits: the inventory covers exactly these.
 EMITTED_CONTRACTS: Final[tuple[type[IntegrationEvent], ...]] = (

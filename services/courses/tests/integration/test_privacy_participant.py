@@ -11,6 +11,8 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from byggrygg_shared.auth import Role
+from byggrygg_shared.contracts.identity import LicenceGranted
 from byggrygg_shared.contracts.privacy import (
     EraseSubject,
     ExportSubject,
@@ -22,9 +24,10 @@ from byggrygg_shared.messaging import Backoff
 from byggrygg_shared.subscriptions import Subscriptions
 from courses.bootstrap import Runtime
 from courses.entrypoints.consumers import register_consumers
+from courses.service_layer.licences import handle_licence_granted
 
 from ....participant_testing import command_record, eventually, produce, received, replies
-from .support import Person, Steps, questions_of, snapshot
+from .support import Person, Steps, licence_granted, questions_of, snapshot
 
 SECRET = "Basen sa at stillaset var trygt, men det var det ikke"
 
@@ -208,12 +211,13 @@ async def test_an_erase_command_on_kafka_anonymises_the_answers_and_replies_with
         await eventually(marker_done, what="the command behind the redelivery")
         assert len(await replies(runtime.pool, command.request_id)) == 1
         after = await snapshot(runtime.pool)
-        # Only the marker's claim and reply were written.
-        assert {k: v for k, v in after.items() if k not in {"events", "inbox"}} == {
-            k: v for k, v in before.items() if k not in {"events", "inbox"}
+        # Only the marker's claim, reply and erased-subject entry were written.
+        written = {"events", "inbox", "erased_learners"}
+        assert {k: v for k, v in after.items() if k not in written} == {
+            k: v for k, v in before.items() if k not in written
         }
-        assert after["events"][0] == before["events"][0] + 1
-        assert after["inbox"][0] == before["inbox"][0] + 1
+        for table in written:
+            assert after[table][0] == before[table][0] + 1, table
 
     # The answers of an erased enrolment are refused.
     response = await steps.http.put(
@@ -331,3 +335,26 @@ async def test_a_hold_keeps_what_it_covers_and_the_evidence_names_the_basis(
     assert await links_to(runtime, learner) == {"learners": 0, "enrolments": 0, "answers": 0}
     assert await runtime.pool.fetchval("SELECT count(*) FROM answers") == 4
     assert await runtime.keyring.is_shredded(learner.subject_ref)
+
+
+async def test_a_licence_granted_after_the_erasure_does_not_bring_the_learner_back(
+    steps: Steps, runtime: Runtime
+) -> None:
+    """The erasure travels on the privacy command topic, the licence on identity's: the
+    command may overtake the licence. The erased subject stays erased (R6, R16)."""
+    organisation = uuid.uuid4()
+    course = await steps.published_course()
+    await steps.assign(course["course_id"], organisation)
+    learner = steps.people.make(Role.LEARNER, organisation_id=organisation)
+    reply = await runtime.participant.handle(received(erase(learner.subject_ref)))
+    assert reply is not None
+    assert reply.outcome == "completed"
+
+    late = licence_granted(learner)
+    contract = late.contract()
+    assert isinstance(contract, LicenceGranted)
+    assert await handle_licence_granted(deps=runtime.deps, event=contract, received=late)
+    assert await links_to(runtime, learner) == {"learners": 0, "enrolments": 0, "answers": 0}
+    # A learner never erased is enrolled as before.
+    other = await steps.licensed_learner(organisation)
+    assert (await links_to(runtime, other))["learners"] == 1

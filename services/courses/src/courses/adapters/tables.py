@@ -8,7 +8,8 @@ the transaction of its inbox claim):
 
 - catalogue: ``courses`` (with the current draft), ``course_versions`` (immutable published
   versions), ``course_assignments`` (which organisation's learners get which course);
-- learning: ``learners``, ``enrolments`` (with progress counters), ``answers`` (the last
+- learning: ``learners``, ``erased_learners`` (subjects erased on request, so a late licence
+  event never re-creates them), ``enrolments`` (with progress counters), ``answers`` (the last
   answer per question; free text is a key-ring token here too, never plaintext at rest; an
   erased learner's answers stay, anonymised: random ``enrolment_id`` and ``subject_ref``, no
   free text, the day of ``answered_at`` only).
@@ -90,6 +91,15 @@ LEARNERS: Final = sa.Table(
     sa.Column("end_reason", sa.Text, nullable=True),
     sa.CheckConstraint("status IN ('licensed', 'ended')", name="learners_status_check"),
     comment="Users of identity who hold (or held) a licence: who may take courses (R6)",
+)
+
+ERASED_LEARNERS: Final = sa.Table(
+    "erased_learners",
+    METADATA,
+    sa.Column("subject_ref", sa.Text, primary_key=True),
+    _timestamp("erased_at"),
+    comment="Subjects erased on a privacy request: a licence event arriving late (another "
+    "topic, consumer lag) must not bring the learner back (R6, R16)",
 )
 
 ENROLMENTS: Final = sa.Table(

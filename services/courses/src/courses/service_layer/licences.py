@@ -1,7 +1,8 @@
 """What identity's licence events mean for courses (R6, R7), applied idempotently.
 
 - ``LicenceGranted``: the user becomes a licensed learner of the organisation and is enrolled
-  in the courses assigned to it (``enrolling``).
+  in the courses assigned to it (``enrolling``), unless the subject was already erased on a
+  privacy request (the command travels on another topic and may overtake the licence).
 - ``LicenceRevoked`` / ``SubscriptionCancelled``: access ends. Every enrolment not yet ended
   ends with the reason; the learner is no longer licensed, so answering is refused afterwards
   (the privacy orchestrator then erases the learner's data, R6).
@@ -12,7 +13,10 @@ redelivered event changes nothing (DESIGN §2).
 
 from __future__ import annotations
 
+import logging
 from typing import Final
+
+import asyncpg
 
 from byggrygg_shared.contracts import identity
 from byggrygg_shared.envelope import ReceivedEvent
@@ -25,6 +29,15 @@ from courses.service_layer.enrolling import enrol_learner_in_assigned
 
 CONSUMER: Final = "courses.licences"
 
+logger = logging.getLogger(__name__)
+
+
+async def _erased(conn: asyncpg.Connection, subject_ref: str) -> bool:
+    """Whether the subject was erased on a privacy request (``erased_learners``)."""
+    return bool(
+        await conn.fetchval("SELECT 1 FROM erased_learners WHERE subject_ref = $1", subject_ref)
+    )
+
 
 async def handle_licence_granted(
     *, deps: Dependencies, event: identity.LicenceGranted, received: ReceivedEvent
@@ -33,6 +46,11 @@ async def handle_licence_granted(
     async with deps.unit_of_work() as conn:
         if not await claim(conn, consumer=CONSUMER, event_id=received.id):
             return False
+        if await _erased(conn, event.subject_ref):
+            # The licence event came after the learner's erasure (another topic): applied,
+            # with nothing to do; the learner must not come back.
+            logger.info("licence %s of an erased learner ignored", event.licence_id)
+            return True
         await conn.execute(
             """
             INSERT INTO learners (user_id, subject_ref, organisation_id, licence_id, status,

@@ -13,7 +13,9 @@
   - ``EnrolmentErased`` (counts only) is appended to each enrolment's stream, which closes the
     enrolment (no more answers) and deletes its projection row: progress and timestamps go
     with it. Completion statistics are the events' (``CourseCompleted``), not this table's;
-  - the ``learners`` row (courses' view of the licence) is deleted;
+  - the ``learners`` row (courses' view of the licence) is deleted, and the subject is
+    remembered in ``erased_learners``: a ``LicenceGranted`` that arrives later (it travels on
+    another topic) does not bring the learner back;
   - under a hold covering the answers' category (``content``), the answers and enrolments stay
     as they are and the evidence says ``kept`` with the basis; the learner row still goes;
   - the subject's key is shredded only when the command carries no hold (the shared rule,
@@ -92,6 +94,13 @@ class CoursesPrivacy:
             "WITH gone AS (DELETE FROM learners WHERE subject_ref = $1 RETURNING 1) "
             "SELECT count(*) FROM gone",
             subject,
+        )
+        # Also when no learner row exists yet: the LicenceGranted may still be on its way.
+        await conn.execute(
+            "INSERT INTO erased_learners (subject_ref, erased_at) VALUES ($1, $2) "
+            "ON CONFLICT (subject_ref) DO NOTHING",
+            subject,
+            self._deps.clock(),
         )
         enrolments = await conn.fetch(
             "SELECT enrolment_id, course_id, organisation_id FROM enrolments "
