@@ -12,6 +12,8 @@ is ``ACK_FIRST``: auto-commit before the handler runs, so a crash loses the mess
   that retrying cannot fix (malformed envelope, payload that does not validate), is published
   to ``<topic>.dlq`` with its original key, value and headers plus the error in ``dlq_*``
   headers (type, message, attempts, original topic/partition/offset, consumer group, time).
+  ``<topic>`` is the topic the record was read from, so a deployment's topic prefix
+  (``subscriptions``, ``kafka_topic_prefix``) carries over to its dead-letter topic.
   Then the handler returns normally, so the offset is committed and the next messages flow.
   If even the dead-letter publish fails, the error escapes, the message is not committed and
   is redelivered (``NACK_ON_ERROR``): it is never dropped silently.

@@ -35,7 +35,9 @@ retry of N can never land after N+1.
 
 The relay resolves nothing from the contract registry: the topic and source were recorded in
 each row's metadata at append time. ``source_service`` is the emitting service and becomes the
-CloudEvents ``source``.
+CloudEvents ``source``. ``topic_prefix`` (the deployment's ``kafka_topic_prefix``, "" by
+default) is put before the recorded topic when publishing: the stored topic is the contract's,
+the prefix is deployment configuration (a test session's own copy of the topics), not data.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ class OutboxRelay:
         pool: asyncpg.Pool,
         producer: AIOKafkaProducer,
         source_service: str,
+        topic_prefix: str = "",
         batch_size: int = 500,
         poll_interval: float = 1.0,
         standby_interval: float = 2.0,
@@ -116,6 +119,7 @@ class OutboxRelay:
         self._pool = pool
         self._producer = producer
         self._source_service = source_service
+        self._topic_prefix = topic_prefix
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._standby_interval = standby_interval
@@ -222,7 +226,7 @@ class OutboxRelay:
         _, stream_id, event_type, event_version, payload, metadata = row
         meta = json.loads(metadata)
         return kafka_record(
-            topic=str(meta["topic"]),
+            topic=self._topic_prefix + str(meta["topic"]),
             stream_id=stream_id,
             ce_type=f"{event_type}.v{event_version}",
             payload=json.loads(payload),
@@ -306,11 +310,12 @@ async def relay_until_stopped(
     stop: asyncio.Event,
     connected: asyncio.Event | None = None,
     retry_interval: float = 2.0,
+    topic_prefix: str = "",
 ) -> None:
     """What a service process runs beside its API: connect ``producer`` (retrying while the
     broker is unreachable, so a service may start before Kafka), then relay its outbox until
     ``stop`` is set, then stop the producer. ``connected`` is set once the producer is up,
-    for readiness checks.
+    for readiness checks. ``topic_prefix`` goes before every recorded topic (``OutboxRelay``).
     """
     while not stop.is_set():
         try:
@@ -325,7 +330,9 @@ async def relay_until_stopped(
     if connected is not None:
         connected.set()
     try:
-        await OutboxRelay(pool=pool, producer=producer, source_service=source_service).run(stop)
+        await OutboxRelay(
+            pool=pool, producer=producer, source_service=source_service, topic_prefix=topic_prefix
+        ).run(stop)
     finally:
         await producer.stop()
 
@@ -337,12 +344,17 @@ class RelayWorker:
     ``run(stop)`` makes the idempotent producer, connects (retrying while Kafka is away) and
     relays until ``stop`` is set; ``check`` raises ``ConnectionError`` until the producer is
     connected, and afterwards whenever the cluster does not answer; wire it into ``/readyz``.
+    ``topic_prefix``: the deployment's ``kafka_topic_prefix`` (settings), put before every
+    recorded topic.
     """
 
-    def __init__(self, *, pool: asyncpg.Pool, bootstrap: str, source_service: str) -> None:
+    def __init__(
+        self, *, pool: asyncpg.Pool, bootstrap: str, source_service: str, topic_prefix: str = ""
+    ) -> None:
         self._pool = pool
         self._bootstrap = bootstrap
         self._source_service = source_service
+        self._topic_prefix = topic_prefix
         self.producer: AIOKafkaProducer | None = None
         self.connected = asyncio.Event()
 
@@ -354,6 +366,7 @@ class RelayWorker:
             source_service=self._source_service,
             stop=stop,
             connected=self.connected,
+            topic_prefix=self._topic_prefix,
         )
 
     async def check(self) -> None:

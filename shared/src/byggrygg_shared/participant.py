@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import asyncpg
-from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.broker.registrator import KafkaRegistrator
 
 from byggrygg_shared.contracts.privacy import (
     AnonymiseSubject,
@@ -231,7 +231,7 @@ class Participant:
 
 
 def register_participant(
-    broker: KafkaBroker, participant: Participant, *, group_id: str, topic: str | None = None
+    broker: KafkaRegistrator, participant: Participant, *, group_id: str, topic: str | None = None
 ) -> None:
     """Subscribe ``participant`` to its command topic (``privacy.commands.<service>.v1``
     unless ``topic`` is given, e.g. a test's own) in the service's consumer group."""

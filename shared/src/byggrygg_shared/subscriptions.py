@@ -1,8 +1,14 @@
 """Runs a service's Kafka subscribers beside its HTTP API and outbox relay (DESIGN §1, §2).
 
-A service describes its subscribers once, as a function that registers them on a broker
-(``register(broker)``, typically ``entrypoints/consumers.py``). ``Subscriptions`` owns the rest
+A service describes its subscribers once, as a function that registers them
+(``register(router)``, typically ``entrypoints/consumers.py``) on a FastStream ``KafkaRouter``
+or ``KafkaBroker`` (their common base, ``KafkaRegistrator``). ``Subscriptions`` owns the rest
 of the life cycle, the same way ``outbox.relay_until_stopped`` owns the relay's:
+
+- **Topic prefix.** ``register`` gets a ``KafkaRouter(prefix=topic_prefix)`` included in the
+  broker, so every subscriber reads ``<topic_prefix><topic>`` (the deployment's
+  ``kafka_topic_prefix``, "" by default) and its dead letters go to ``<topic_prefix><topic>.dlq``
+  (``messaging``: the dead-letter topic is named after the topic the record came from).
 
 - **Broker.** Built with ``messaging.make_broker``: commit after the handler returned
   (``NACK_ON_ERROR``), retries with back-off, then ``<topic>.dlq``. Handlers must still be
@@ -36,7 +42,8 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.broker.registrator import KafkaRegistrator
 
 from byggrygg_shared.messaging import make_broker
 
@@ -44,14 +51,15 @@ __all__ = ["RegisterSubscribers", "Subscriptions"]
 
 logger = logging.getLogger(__name__)
 
-RegisterSubscribers = Callable[[KafkaBroker], None]
-"""Adds a service's subscribers (``@broker.subscriber(...)``) to a new broker."""
+RegisterSubscribers = Callable[[KafkaRegistrator], None]
+"""Adds a service's subscribers (``@router.subscriber(...)``) to a new router (or broker)."""
 
 
 class Subscriptions:
     """The running set of one service's Kafka subscribers.
 
     ``broker_options`` go to ``messaging.make_broker`` (e.g. ``max_attempts``, ``backoff``).
+    ``topic_prefix`` goes before every subscriber's topic (and so its dead-letter topic's).
     ``started`` is set while the broker runs (for tests and readiness).
     """
 
@@ -61,6 +69,7 @@ class Subscriptions:
         bootstrap: str,
         client_id: str,
         register: RegisterSubscribers,
+        topic_prefix: str = "",
         retry_interval: float = 2.0,
         ping_timeout: float = 1.5,
         stop_timeout: float = 10.0,
@@ -69,6 +78,7 @@ class Subscriptions:
         self._bootstrap = bootstrap
         self._client_id = client_id
         self._register = register
+        self._topic_prefix = topic_prefix
         self._retry_interval = retry_interval
         self._ping_timeout = ping_timeout
         self._stop_timeout = stop_timeout
@@ -81,7 +91,11 @@ class Subscriptions:
 
     def _new_broker(self) -> KafkaBroker:
         broker = make_broker(self._bootstrap, client_id=self._client_id, **self._broker_options)
-        self._register(broker)
+        # The router's prefix goes before every topic its subscribers read; the broker's
+        # middlewares (retries, dead letters) and ack policy apply to them as to its own.
+        router = KafkaRouter(prefix=self._topic_prefix)
+        self._register(router)
+        broker.include_router(router)
         return broker
 
     async def _start_once(self) -> KafkaBroker | None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.broker.registrator import KafkaRegistrator
 
 from byggrygg_shared.messaging import Backoff, event_from_message
 from byggrygg_shared.subscriptions import Subscriptions
@@ -59,7 +59,7 @@ async def test_registered_subscribers_consume_and_report_ready_until_stopped(
     seen: list[str] = []
     registrations = 0
 
-    def register(broker: KafkaBroker) -> None:
+    def register(broker: KafkaRegistrator) -> None:
         nonlocal registrations
         registrations += 1
 
@@ -96,7 +96,7 @@ async def test_registered_subscribers_consume_and_report_ready_until_stopped(
 async def test_an_unreachable_kafka_is_retried_and_stop_still_ends_the_run() -> None:
     registrations = 0
 
-    def register(broker: KafkaBroker) -> None:
+    def register(broker: KafkaRegistrator) -> None:
         nonlocal registrations
         registrations += 1
 

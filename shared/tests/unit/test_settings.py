@@ -38,3 +38,20 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BYGGRYGG_LOG_LEVEL", "CHATTY")
     with pytest.raises(ValidationError):
         PlatformSettings()
+
+
+def test_the_kafka_topic_prefix_is_empty_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BYGGRYGG_KAFKA_TOPIC_PREFIX", raising=False)
+    assert PlatformSettings().kafka_topic_prefix == ""
+
+    monkeypatch.setenv("BYGGRYGG_KAFKA_TOPIC_PREFIX", "e2e-gw0-1a2b3c.")
+    assert PlatformSettings().kafka_topic_prefix == "e2e-gw0-1a2b3c."
+
+
+@pytest.mark.parametrize("prefix", ["e2e gw0.", "e2e/gw0.", "e2e-æ.", "p" * 65])
+def test_a_kafka_topic_prefix_that_cannot_start_a_topic_name_is_refused(
+    monkeypatch: pytest.MonkeyPatch, prefix: str
+) -> None:
+    monkeypatch.setenv("BYGGRYGG_KAFKA_TOPIC_PREFIX", prefix)
+    with pytest.raises(ValidationError):
+        PlatformSettings()

@@ -7,6 +7,8 @@ what `serve` runs: build, install, then keep the background workers running unti
 - the outbox relay (events to Kafka),
 - the mail sender (mail outbox to SMTP),
 - the purge of never-confirmed newsletter sign-ups (R8, `service_layer/newsletter_expiry.py`),
+- the retention clock of correspondence (R9, `service_layer/correspondence_retention.py`):
+  deletes what is past its retention date unless a hold keeps it,
 - the Kafka subscribers (`entrypoints/consumers.py`, run by `byggrygg_shared.subscriptions`):
   ``ContractEnded`` and the privacy orchestrator's commands (``Participant`` with
   ``service_layer.privacy_commands.ConsentPrivacy``).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 from fastapi import FastAPI
@@ -36,7 +39,9 @@ from byggrygg_shared.subscriptions import Subscriptions
 from consent.adapters.smtp import SmtpTransport
 from consent.entrypoints.api import create_app
 from consent.entrypoints.consumers import register_consumers
+from consent.metrics import mail_metrics
 from consent.service_layer.context import Dependencies, Links, Policy
+from consent.service_layer.correspondence_retention import CorrespondenceRetentionWorker
 from consent.service_layer.mail import MailSender, MailTransport
 from consent.service_layer.newsletter_expiry import UnconfirmedSignupPurger
 from consent.service_layer.privacy_commands import ConsentPrivacy
@@ -118,6 +123,7 @@ async def build_runtime(
         ),
         sender_address=settings.consent_mail_from,
         clock=clock,
+        metrics=mail_metrics,
     )
     return Runtime(
         settings=settings,
@@ -125,7 +131,12 @@ async def build_runtime(
         keyring_pool=keyring_pool,
         keyring=keyring,
         deps=deps,
-        relay=RelayWorker(pool=pool, bootstrap=settings.kafka_bootstrap, source_service=SERVICE),
+        relay=RelayWorker(
+            pool=pool,
+            bootstrap=settings.kafka_bootstrap,
+            source_service=SERVICE,
+            topic_prefix=settings.kafka_topic_prefix,
+        ),
         # Tokens are identity's: verified with its public keys from the JWKS URL.
         verifier=verifier
         or TokenVerifier.from_jwks_url(
@@ -174,6 +185,7 @@ async def _run_subscriptions(runtime: Runtime, stop: asyncio.Event) -> None:
     runtime.subscriptions = Subscriptions(
         bootstrap=runtime.settings.kafka_bootstrap,
         client_id=SERVICE,
+        topic_prefix=runtime.settings.kafka_topic_prefix,
         register=register_consumers(
             runtime,
             group_id=runtime.settings.consent_consumer_group,
@@ -190,6 +202,12 @@ def background_workers(runtime: Runtime) -> dict[str, Worker]:
         "mail-sender": runtime.mail_sender.run,
         "newsletter-purge": runtime.signup_purger.run,
         "subscriptions": lambda stop: _run_subscriptions(runtime, stop),
+        "correspondence-retention": CorrespondenceRetentionWorker(
+            deps=runtime.deps,
+            interval=timedelta(
+                seconds=runtime.settings.consent_correspondence_purge_interval_seconds
+            ),
+        ).run,
     }
 
 

@@ -7,19 +7,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
-mails_sent_total: Final = Counter(
-    "byggrygg_consent_mails_sent", "Mails handed to the SMTP server, by kind.", ["kind"]
-)
-mail_send_failures_total: Final = Counter(
-    "byggrygg_consent_mail_send_failures",
-    "Failed attempts to hand a mail to the SMTP server (retried later), by error class.",
-    ["error"],
-)
-mail_backlog: Final = Gauge(
-    "byggrygg_consent_mail_backlog", "Mails waiting in the mail outbox (pending)."
-)
+from byggrygg_shared.mail_outbox import MailMetrics
+
+# byggrygg_consent_mails_sent{kind}, byggrygg_consent_mail_send_failures{error},
+# byggrygg_consent_mail_backlog: the mail sender's (byggrygg_shared.mail_outbox).
+mail_metrics: Final = MailMetrics.register("consent")
 analytics_events_dropped_total: Final = Counter(
     "byggrygg_consent_analytics_events_dropped",
     "Analytics events dropped because the visitor's current choice excludes analytics (R11).",

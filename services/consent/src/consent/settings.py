@@ -28,13 +28,6 @@ class ConsentSettings(PlatformSettings):
         min_length=1,
         description="Where the privacy orchestrator's commands to consent are read from.",
     )
-    smtp_host: str = Field(
-        default="127.0.0.1", description="SMTP server outgoing mail is handed to."
-    )
-    smtp_port: int = Field(default=8025, ge=1, le=65535, description="Its port.")
-    smtp_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="How long one SMTP conversation may take."
-    )
     consent_mail_from: str = Field(
         default="ByggRygg <personvern@byggrygg.no>",
         min_length=3,
@@ -91,3 +84,12 @@ class ConsentSettings(PlatformSettings):
     @property
     def public_url(self) -> str:
         return self.consent_public_url.rstrip("/")
+
+    # The retention clock of correspondence (R9), run by consent's own background worker.
+    consent_correspondence_purge_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        le=24 * 3600,
+        description="How often consent deletes correspondence past its retention date "
+        "(unless a hold keeps it) (BYGGRYGG_CONSENT_CORRESPONDENCE_PURGE_INTERVAL_SECONDS).",
+    )

@@ -72,6 +72,7 @@ class Runtime:
         return Subscriptions(
             bootstrap=self.settings.kafka_bootstrap,
             client_id=SERVICE,
+            topic_prefix=self.settings.kafka_topic_prefix,
             register=register_consumers(
                 self.deps,
                 user_topic=self.settings.courses_user_topic,
@@ -113,7 +114,12 @@ async def build_runtime(
         keyring_pool=keyring_pool,
         keyring=keyring,
         deps=deps,
-        relay=RelayWorker(pool=pool, bootstrap=settings.kafka_bootstrap, source_service=SERVICE),
+        relay=RelayWorker(
+            pool=pool,
+            bootstrap=settings.kafka_bootstrap,
+            source_service=SERVICE,
+            topic_prefix=settings.kafka_topic_prefix,
+        ),
         participant=Participant(
             service=SERVICE,
             pool=pool,

@@ -78,6 +78,7 @@ class Runtime:
         return Subscriptions(
             bootstrap=self.settings.kafka_bootstrap,
             client_id=SERVICE,
+            topic_prefix=self.settings.kafka_topic_prefix,
             register=register_consumers(
                 self.participant,
                 command_topic=self.settings.identity_privacy_command_topic,
@@ -139,7 +140,12 @@ async def build_runtime(
         deps=deps,
         issuer=issuer,
         verifier=verifier,
-        relay=RelayWorker(pool=pool, bootstrap=settings.kafka_bootstrap, source_service=SERVICE),
+        relay=RelayWorker(
+            pool=pool,
+            bootstrap=settings.kafka_bootstrap,
+            source_service=SERVICE,
+            topic_prefix=settings.kafka_topic_prefix,
+        ),
         participant=Participant(
             service=SERVICE,
             pool=pool,

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql
 
 from byggrygg_shared.eventstore import events_table
 from byggrygg_shared.inbox import inbox_table
+from byggrygg_shared.mail_outbox import mail_outbox_table
 
 METADATA: Final = sa.MetaData()
 
@@ -41,38 +42,8 @@ def _timestamp(name: str, *, nullable: bool = False) -> sa.Column[object]:
 
 # --- mail ---------------------------------------------------------------------------------
 
-MAIL_OUTBOX: Final = sa.Table(
-    "mail_outbox",
-    METADATA,
-    sa.Column("mail_id", postgresql.UUID(as_uuid=True), primary_key=True),
-    sa.Column("kind", sa.Text, nullable=False),
-    # Whose mail it is (pseudonymous), so an erasure can find it; None for no person.
-    sa.Column("subject_ref", sa.Text, nullable=True, index=True),
-    # Cleared (NULL) once sent: only the kind, the subject line and the times remain.
-    sa.Column("recipient", sa.Text, nullable=True),
-    sa.Column("subject_line", sa.Text, nullable=False),
-    sa.Column("body", sa.Text, nullable=True),
-    sa.Column("headers", postgresql.JSONB, nullable=False, server_default=sa.text("'{}'")),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
-    _timestamp("next_attempt_at"),
-    # The error's class name only: an SMTP reply can quote the address.
-    sa.Column("last_error", sa.Text, nullable=True),
-    _timestamp("created_at"),
-    _timestamp("sent_at", nullable=True),
-    sa.CheckConstraint("status IN ('pending', 'sent')", name="mail_outbox_status_check"),
-    # A sent mail keeps no address and no body (data minimisation).
-    sa.CheckConstraint(
-        "status = 'pending' OR (recipient IS NULL AND body IS NULL)",
-        name="mail_outbox_minimised_check",
-    ),
-    comment="Transactional mail outbox: written with the change that causes the mail",
-)
-sa.Index(
-    "mail_outbox_due_idx",
-    MAIL_OUTBOX.c.next_attempt_at,
-    postgresql_where=MAIL_OUTBOX.c.status == "pending",
-)
+# The transactional mail outbox, as every service that mails has it.
+MAIL_OUTBOX: Final = mail_outbox_table(METADATA)
 
 # --- policy versions (R20) ----------------------------------------------------------------
 

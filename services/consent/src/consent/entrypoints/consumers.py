@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.broker.registrator import KafkaRegistrator
 
 from byggrygg_shared.contracts import identity as identity_contracts
 from byggrygg_shared.envelope import ReceivedEvent
@@ -61,7 +61,7 @@ def register_consumers(
     setting."""
     deps = runtime.deps
 
-    def register(broker: KafkaBroker) -> None:
+    def register(broker: KafkaRegistrator) -> None:
         @broker.subscriber(organisation_topic, group_id=group_id, auto_offset_reset="earliest")
         async def on_organisation(message: KafkaMessage) -> None:
             await on_organisation_event(deps, event_from_message(message))

@@ -38,8 +38,8 @@ from uuid import UUID
 import asyncpg
 
 from byggrygg_shared.eventstore import ConcurrentAppend
+from byggrygg_shared.mail_outbox import cancel_unsent
 from consent.adapters import unconfirmed_signups as signups
-from consent.adapters.mail_outbox import cancel_unsent
 from consent.adapters.newsletter_store import SubscriptionRepository
 from consent.domain.newsletter import ConfirmationStillValid, NotPending
 from consent.service_layer.context import Dependencies

@@ -57,10 +57,10 @@ from byggrygg_shared.contracts.privacy import (
 )
 from byggrygg_shared.inventory import DataCategory, EventField, Location, TableColumn
 from byggrygg_shared.keyring import Erased
+from byggrygg_shared.mail_outbox import cancel_unsent
 from byggrygg_shared.participant import Effects, evidence_of, hold_covering, kept_evidence
 from consent.adapters import correspondence_queries as queries
 from consent.adapters.correspondence_codec import complaint_stream, correspondence_stream
-from consent.adapters.mail_outbox import cancel_unsent
 from consent.adapters.newsletter_store import SubscriptionRepository, subscription_stream
 from consent.domain.correspondence import (
     ErasureReason,

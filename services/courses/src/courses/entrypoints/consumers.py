@@ -19,8 +19,8 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.broker.registrator import KafkaRegistrator
 
 from byggrygg_shared.contracts import identity
 from byggrygg_shared.correlation import bound_correlation_id
@@ -52,7 +52,7 @@ def register_consumers(
     """The function that registers courses' subscribers on a (new) broker; the privacy
     participant's too when given (on ``privacy_command_topic``, else its default topic)."""
 
-    def register(broker: KafkaBroker) -> None:
+    def register(broker: KafkaRegistrator) -> None:
         if participant is not None:
             register_participant(
                 broker, participant, group_id=group_id, topic=privacy_command_topic
