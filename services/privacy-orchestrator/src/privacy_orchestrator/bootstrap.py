@@ -6,9 +6,14 @@ FastAPI app; `service_lifespan` is what `serve` runs: build, install, then keep 
 workers running until shutdown:
 
 - the outbox relay (the privacy commands to the participants' topics),
-- the Kafka subscriber of the participants' replies (`entrypoints/consumers.py`),
+- the Kafka subscribers of the participants' replies and of identity's user and organisation
+  topics (automatic erasures, R6; `entrypoints/consumers.py`),
 - the delivery worker of the signed requests to sub-processors (R13); HeiHallo is registered
   on first start (R12).
+- the expiry worker of access exports (R14): deletes them when their time is up.
+- the retention scheduler (R2, R6): files the erasures of a contract end whose export offer
+  is over.
+- the mail sender (R10): hands the kept-data notices in the mail outbox to SMTP.
 
 Tests call `build_runtime` with their own database, key file and verifier, and run the
 subscribers themselves on a topic of their own.
@@ -29,6 +34,7 @@ from byggrygg_shared.auth import TokenVerifier, install_token_verifier, load_or_
 from byggrygg_shared.background import Worker
 from byggrygg_shared.db import create_pool
 from byggrygg_shared.keyring import KeyRing, load_master_key
+from byggrygg_shared.mail_outbox import MailMetrics, MailSender, SmtpTransport
 from byggrygg_shared.outbox import RelayWorker
 from byggrygg_shared.service_api import Lifespan, served_lifespan
 from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
@@ -39,14 +45,19 @@ from privacy_orchestrator.domain.subprocessors import DeliveryPolicy
 from privacy_orchestrator.entrypoints.api import create_app
 from privacy_orchestrator.entrypoints.consumers import register_consumers
 from privacy_orchestrator.service_layer.context import Dependencies
+from privacy_orchestrator.service_layer.exports import ExportExpiryWorker
+from privacy_orchestrator.service_layer.retention import RetentionScheduler
 from privacy_orchestrator.service_layer.subprocessors import (
     DeliveryWorker,
     SubProcessorContext,
     seed_heihallo,
 )
+from privacy_orchestrator.service_layer.triggers import TriggerSettings
 from privacy_orchestrator.settings import OrchestratorSettings
 
 SERVICE = "privacy-orchestrator"
+# byggrygg_privacy_orchestrator_mails_sent{kind}, ..._mail_send_failures{error}, ..._mail_backlog
+MAIL_METRICS = MailMetrics.register("privacy_orchestrator")
 
 
 def load_signer(settings: OrchestratorSettings) -> RecordSigner:
@@ -82,10 +93,12 @@ class Runtime:
         return Subscriptions(
             bootstrap=self.settings.kafka_bootstrap,
             client_id=SERVICE,
+            topic_prefix=self.settings.kafka_topic_prefix,
             register=register_consumers(
                 self.deps,
                 replies_topic=self.settings.privacy_orchestrator_replies_topic,
                 group_id=self.settings.privacy_orchestrator_consumer_group,
+                triggers_from=trigger_settings(self.settings),
             ),
             **broker_options,
         )
@@ -135,15 +148,34 @@ async def build_runtime(
             ids=ids or RandomIds(),
             participants=participants,
             keyring=keyring,
+            subprocessors=subprocessors,
+            callback_base_url=settings.privacy_orchestrator_public_url.rstrip("/"),
+            export_ttl=timedelta(hours=settings.privacy_orchestrator_export_ttl_hours),
         ),
         keyring_pool=keyring_pool,
         subprocessors=subprocessors,
-        relay=RelayWorker(pool=pool, bootstrap=settings.kafka_bootstrap, source_service=SERVICE),
+        relay=RelayWorker(
+            pool=pool,
+            bootstrap=settings.kafka_bootstrap,
+            source_service=SERVICE,
+            topic_prefix=settings.kafka_topic_prefix,
+        ),
         # Tokens are identity's: verified with its public keys from the JWKS URL.
         verifier=verifier
         or TokenVerifier.from_jwks_url(
             settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         ),
+    )
+
+
+def trigger_settings(settings: OrchestratorSettings) -> TriggerSettings:
+    """Where identity's and consent's events come from, and how long a contract end's export
+    offer runs."""
+    return TriggerSettings(
+        user_topic=settings.privacy_orchestrator_user_topic,
+        organisation_topic=settings.privacy_orchestrator_organisation_topic,
+        complaint_topic=settings.privacy_orchestrator_complaint_topic,
+        export_offer_days=settings.privacy_orchestrator_contract_export_offer_days,
     )
 
 
@@ -160,6 +192,9 @@ def delivery_policy_of(settings: OrchestratorSettings) -> DeliveryPolicy:
         ),
         confirmation_deadline=timedelta(
             hours=settings.privacy_orchestrator_subprocessor_confirmation_hours
+        ),
+        resend_unconfirmed_after=timedelta(
+            seconds=settings.privacy_orchestrator_subprocessor_resend_seconds
         ),
     )
 
@@ -197,7 +232,34 @@ def background_workers(runtime: Runtime) -> dict[str, Worker]:
             runtime.subprocessors,
             poll_interval=runtime.settings.privacy_orchestrator_subprocessor_poll_seconds,
         ).run,
+        "export-expiry": ExportExpiryWorker(
+            runtime.deps, poll_interval=runtime.settings.privacy_orchestrator_export_purge_seconds
+        ).run,
+        "mail-sender": mail_sender(runtime).run,
+        "retention-scheduler": RetentionScheduler(
+            runtime.deps,
+            batch_size=runtime.settings.privacy_orchestrator_retention_batch_size,
+            concurrency=runtime.settings.privacy_orchestrator_retention_concurrency,
+            poll_interval=runtime.settings.privacy_orchestrator_retention_poll_seconds,
+        ).run,
     }
+
+
+def mail_sender(runtime: Runtime) -> MailSender:
+    """The sender of the mail outbox (kept-data notices, R10) to the platform's SMTP server."""
+    settings = runtime.settings
+    return MailSender(
+        pool=runtime.pool,
+        transport=SmtpTransport(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            timeout=settings.smtp_timeout_seconds,
+        ),
+        sender_address=settings.privacy_orchestrator_mail_from,
+        clock=runtime.deps.clock,
+        metrics=MAIL_METRICS,
+        poll_interval=settings.privacy_orchestrator_mail_poll_seconds,
+    )
 
 
 def service_lifespan(settings: OrchestratorSettings) -> Lifespan:

@@ -117,9 +117,108 @@ SUBPROCESSOR_DATA: Final[tuple[PersonalDataField, ...]] = (
     ),
 )
 
+# Access export (R14): the parts as received and the assembled export are key-ring tokens
+# under the subject's key (unreadable once it is shredded) and deleted when the export expires
+# (the expiry worker; parts of a request that never completed once they are as old as that).
+EXPORT_DATA: Final[tuple[PersonalDataField, ...]] = tuple(
+    PersonalDataField(
+        location=TableColumn(table, column),
+        subject="data_subject",
+        category=DataCategory.CONTENT,
+        purpose=purpose,
+        lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
+        retention="until the export expires (BYGGRYGG_PRIVACY_ORCHESTRATOR_EXPORT_TTL_HOURS, "
+        "7 days by default; for a request of an organisation's export at a contract end, "
+        "art. 28(3)(g), not before the export offer ends), then deleted",
+        erasure=Erasure.CRYPTO_SHRED,
+    )
+    for table, column, purpose in (
+        (
+            "export_parts",
+            "export_token",
+            "a participant's or sub-processor's part of a person's access export (R14): a copy "
+            "of what it holds about them, kept until the export is assembled",
+        ),
+        (
+            "access_exports",
+            "document",
+            "the person's access export (R14, art. 15, 20): a copy of every category of their "
+            "data, for them to download until it expires",
+        ),
+    )
+)
+
+# Automatic triggers and retention clocks (R2, R6): whose data a contract end erases. Only
+# pseudonyms: a subject ref per organisation, and the scheduler's place in that list while it
+# files the erasures. ``automatic_erasures`` (trigger ids, request ids, codes) and
+# ``contract_ends``' other columns (an organisation's dates, retention claims, counts) name no
+# person.
+TRIGGER_DATA: Final[tuple[PersonalDataField, ...]] = (
+    PersonalDataField(
+        location=TableColumn("organisation_subjects", "subject_ref"),
+        subject="user",
+        category=DataCategory.IDENTITY,
+        purpose="know whose data to erase when the organisation's contract ends (R2, R6)",
+        lawful_basis=LawfulBasis.CONTROLLER_INSTRUCTION,
+        retention="while the person is a user of the organisation; deleted when identity "
+        "reports them erased",
+        erasure=Erasure.DELETE,
+    ),
+    PersonalDataField(
+        location=TableColumn("contract_ends", "cursor"),
+        subject="user",
+        category=DataCategory.IDENTITY,
+        purpose="where the retention scheduler is in the organisation's subjects, so a restart "
+        "resumes without filing anyone twice",
+        lawful_basis=LawfulBasis.CONTROLLER_INSTRUCTION,
+        retention="while the contract end's erasures are being filed; cleared when all are",
+        erasure=Erasure.DELETE,
+    ),
+)
+
+# Notices to the person (R10; service_layer.notices): the address a request asked to be told
+# at, a key-ring token under the request's own key scope until the request ends (then cleared
+# and the scope destroyed), and the kept-data mail in the mail outbox until it is sent (then
+# the address and the body are cleared).
+_NOTICE_PURPOSE: Final = "tell the person, by e-mail, which data was kept and why (R10)"
+NOTICE_DATA: Final[tuple[PersonalDataField, ...]] = (
+    PersonalDataField(
+        location=TableColumn("request_notices", "address"),
+        subject="data_subject",
+        category=DataCategory.CONTACT,
+        purpose=_NOTICE_PURPOSE,
+        lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
+        retention="until the request ends; then cleared and its key scope destroyed",
+        erasure=Erasure.CRYPTO_SHRED,
+    ),
+    PersonalDataField(
+        location=TableColumn("mail_outbox", "recipient"),
+        subject="data_subject",
+        category=DataCategory.CONTACT,
+        purpose=_NOTICE_PURPOSE,
+        lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
+        retention="until the mail is sent; then cleared",
+        erasure=Erasure.DELETE,
+    ),
+    PersonalDataField(
+        location=TableColumn("mail_outbox", "body"),
+        subject="data_subject",
+        category=DataCategory.CONTENT,
+        purpose=_NOTICE_PURPOSE + "; names kinds of data, bases and dates, never the data",
+        lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
+        retention="until the mail is sent; then cleared",
+        erasure=Erasure.DELETE,
+    ),
+)
+
 INVENTORY: Final = DataInventory(
     service="privacy-orchestrator",
-    personal=PERSONAL + REQUEST_LINKS + SUBPROCESSOR_DATA,
+    personal=PERSONAL
+    + REQUEST_LINKS
+    + SUBPROCESSOR_DATA
+    + EXPORT_DATA
+    + TRIGGER_DATA
+    + NOTICE_DATA,
     non_personal=(
         NonPersonalField(TableColumn("completion_records", "record"), NO_PERSONAL_DATA),
         NonPersonalField(

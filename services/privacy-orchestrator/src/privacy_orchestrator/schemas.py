@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 
 class RecordRead(BaseModel):
@@ -31,6 +40,48 @@ class PublicKeyRead(BaseModel):
 # --- data-subject requests -----------------------------------------------------------------
 
 SUBJECT_REF_PATTERN = r"^subj_[0-9a-f]{32}$"
+# One address, no spaces, control characters or header syntax (it goes into a To header).
+NOTIFY_EMAIL_PATTERN = r"^[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+\.[^\s@<>,;:\"()\[\]\\]+$"
+
+# The profile fields' rules as identity applies them to a correction (identity.schemas).
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ]{5,18}[0-9]$")
+]
+
+
+class Corrections(BaseModel):
+    """A rectification's new values (R15), each checked as identity checks its profile fields.
+    A correction sets a value; clearing one (phone, gender) is a change of profile, not a
+    rectification through the orchestrator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    gender: Literal["female", "male", "other"] | None = None
+    language: Literal["nb", "nn", "en"] | None = None
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: object) -> object:
+        if isinstance(value, str) and any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.values():
+            raise ValueError("name at least one field to correct")
+        return self
+
+    def values(self) -> dict[str, str]:
+        """The given fields (e-mail as identity stores it: trimmed, lower case)."""
+        given = {k: v for k, v in self.model_dump(exclude_none=True).items()}
+        if "email" in given:
+            given["email"] = given["email"].strip().lower()
+        return {name: str(value) for name, value in given.items()}
 
 
 class RequestCreate(BaseModel):
@@ -46,8 +97,27 @@ class RequestCreate(BaseModel):
         "names the employee whose request they forward (R18). Omit for your own (R17).",
     )
     organisation_id: UUID | None = Field(
-        default=None, description="Staff only: the organisation the subject belongs to."
+        default=None,
+        description="Staff only: the organisation the subject belongs to (anyone else: 403).",
     )
+    corrections: Corrections | None = Field(
+        default=None,
+        description="Rectification only, and required for it: field -> the correct value.",
+    )
+    notify_email: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=254,
+        pattern=NOTIFY_EMAIL_PATTERN,
+        description="Where to tell the person, by e-mail, if data is kept when the request "
+        "ends, and why (R10). Kept sealed until then, then deleted; never in the record.",
+    )
+
+    @model_validator(mode="after")
+    def _corrections_for_rectification(self) -> Self:
+        if (self.kind == "rectification") != (self.corrections is not None):
+            raise ValueError("a rectification, and only a rectification, has corrections")
+        return self
 
 
 class RequestDecision(BaseModel):
@@ -66,6 +136,38 @@ class ParticipantProgress(BaseModel):
     outcome: str | None
 
 
+class SubProcessorProgress(BaseModel):
+    """Where the signed request to one sub-processor stands (R13)."""
+
+    subprocessor_id: UUID
+    name: str
+    organisation_number: str
+    action: str
+    state: Literal["pending", "delivered", "confirmed", "escalated"]
+    attempts: int
+    requested_at: datetime
+    delivered_at: datetime | None
+    confirmed_at: datetime | None
+    escalated_at: datetime | None
+    escalation_reason: str | None
+
+
+class DeadlineExtensionRead(BaseModel):
+    months: int
+    reason: str
+    at: datetime
+    by_role: str
+
+
+class DeadlineExtend(BaseModel):
+    """Staff extend an open request's deadline once, by one or two months (art. 12(3))."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    months: int = Field(ge=1, le=2)
+    reason: Literal["complexity", "number_of_requests"]
+
+
 class RequestRead(BaseModel):
     """A data-subject request as its readers see it."""
 
@@ -75,12 +177,25 @@ class RequestRead(BaseModel):
     subject_ref: str
     organisation_id: UUID | None
     requested_by_role: str
+    trigger: str | None = Field(
+        description="An automatic request's trigger (licence_revoked, subscription_cancelled, "
+        "contract_ended); null otherwise."
+    )
     received_at: datetime
     deadline: date
     overdue: bool = Field(description="Past its one-month deadline (art. 12(3)) and not ended.")
     participants: dict[str, ParticipantProgress]
+    sub_processors: list[SubProcessorProgress] = Field(
+        description="Each sub-processor asked (R13); the request completes only when all "
+        "are confirmed. escalated: an operator must act."
+    )
+    deadline_extension: DeadlineExtensionRead | None
     reason: str | None
     completed_at: datetime | None
+    notice: Literal["no_address", "waiting", "queued", "sent", "not_needed"] = Field(
+        description="The kept-data notice (R10): no_address (none given), waiting (until the "
+        "request ends), queued / sent (data was kept: the mail), not_needed (nothing kept)."
+    )
 
 
 class HoldCreate(BaseModel):

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import Field
 
+from byggrygg_shared.contracts.correspondence import COMPLAINT_TOPIC
+from byggrygg_shared.contracts.identity import ORGANISATION_TOPIC, USER_TOPIC
 from byggrygg_shared.contracts.privacy import REPLIES_TOPIC
 from byggrygg_shared.settings import PlatformSettings
 
@@ -73,6 +75,89 @@ class OrchestratorSettings(PlatformSettings):
     privacy_orchestrator_subprocessor_confirmation_hours: float = Field(
         default=72.0, gt=0, description="An accepted request not confirmed by then is escalated."
     )
+    privacy_orchestrator_subprocessor_resend_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="An accepted request without a callback this long after its last attempt "
+        "is sent again as a new message (a callback lost while the orchestrator was down).",
+    )
     privacy_orchestrator_subprocessor_poll_seconds: float = Field(
         default=0.5, gt=0, description="How often the delivery worker looks for due requests."
+    )
+
+    # --- automatic triggers and retention clocks (R2, R6, art. 28(3)(g)) ---
+    privacy_orchestrator_user_topic: str = Field(
+        default=USER_TOPIC,
+        min_length=1,
+        description="Identity's user topic: licences revoked, subscriptions cancelled (R6) and "
+        "the subjects of each organisation (BYGGRYGG_PRIVACY_ORCHESTRATOR_USER_TOPIC).",
+    )
+    privacy_orchestrator_organisation_topic: str = Field(
+        default=ORGANISATION_TOPIC,
+        min_length=1,
+        description="Identity's organisation topic: contracts ended (R2, R6) "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_ORGANISATION_TOPIC).",
+    )
+    privacy_orchestrator_complaint_topic: str = Field(
+        default=COMPLAINT_TOPIC,
+        min_length=1,
+        description="Consent's complaint topic: complaints opened place legal holds, resolved "
+        "ones release them (R21) (BYGGRYGG_PRIVACY_ORCHESTRATOR_COMPLAINT_TOPIC).",
+    )
+    privacy_orchestrator_contract_export_offer_days: int = Field(
+        default=30,
+        ge=0,
+        description="How long after a contract ends its controller may take its data back "
+        "before erasure starts (art. 28(3)(g)) "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_CONTRACT_EXPORT_OFFER_DAYS).",
+    )
+    privacy_orchestrator_retention_poll_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the retention scheduler looks for offers that ended "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_RETENTION_POLL_SECONDS).",
+    )
+    privacy_orchestrator_retention_batch_size: int = Field(
+        default=200,
+        ge=1,
+        le=5000,
+        description="Subjects filed for erasure per transaction of the retention scheduler "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_RETENTION_BATCH_SIZE).",
+    )
+    privacy_orchestrator_retention_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=6,
+        description="Batches the retention scheduler files at once, each in its own "
+        "transaction on its own connection (at most 6: the pool has 10) "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_RETENTION_CONCURRENCY).",
+    )
+
+    # --- access export (R14) ---
+    privacy_orchestrator_export_ttl_hours: float = Field(
+        default=168.0,
+        gt=0,
+        description="How long an assembled access export stays downloadable before it is "
+        "deleted (BYGGRYGG_PRIVACY_ORCHESTRATOR_EXPORT_TTL_HOURS).",
+    )
+    privacy_orchestrator_export_purge_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the expiry worker deletes expired exports "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_EXPORT_PURGE_SECONDS).",
+    )
+
+    # --- notices to the person (R10) ---
+    # SMTP host, port and timeout are the platform's (BYGGRYGG_SMTP_HOST, _PORT, ...).
+    privacy_orchestrator_mail_from: str = Field(
+        default="ByggRygg <personvern@byggrygg.no>",
+        min_length=3,
+        description="The From address of the kept-data notices the orchestrator mails (R10) "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_MAIL_FROM).",
+    )
+    privacy_orchestrator_mail_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often the mail sender looks for due mail besides being woken on "
+        "commit (retries) (BYGGRYGG_PRIVACY_ORCHESTRATOR_MAIL_POLL_SECONDS).",
     )

@@ -2,11 +2,13 @@
 a signing key file in the test's folder, the real API in process with tokens signed by a test
 key (the verifier knows its public half, as it would from identity's JWKS).
 
-Root fixtures used: ``fresh_database``.
+Root fixtures used: ``fresh_database``, ``kafka_bootstrap``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,6 +17,8 @@ from uuid import uuid4
 
 import httpx
 import pytest
+import pytest_asyncio
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
@@ -73,12 +77,55 @@ async def orchestrator_dsn(fresh_database: str) -> str:
     return await migrated_database(fresh_database, migrate_database)
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def idle_identity_topics(kafka_bootstrap: str) -> AsyncIterator[tuple[str, str, str]]:
+    """Identity's user and organisation topics and consent's complaint topic for the tests
+    that do not exercise the automatic triggers: created once per test session and never
+    written to, so their subscribers read nothing of the shared cluster's topics
+    (test_triggers.py makes topics of its own and writes to them)."""
+    names = [
+        f"po-idle-{kind}.{uuid4().hex[:12]}"
+        for kind in ("identity-user", "identity-organisation", "consent-complaint")
+    ]
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 1, 1) for name in names])
+        deadline = time.monotonic() + 30.0
+        while not all([await _has_leader(admin, name) for name in names]):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics {names} have no leader")
+            await asyncio.sleep(0.1)
+        yield names[0], names[1], names[2]
+    finally:
+        try:
+            await admin.delete_topics(names)
+        finally:
+            await admin.close()
+
+
+async def _has_leader(admin: AIOKafkaAdminClient, name: str) -> bool:
+    described = await admin.describe_topics([name])
+    return any(
+        topic["topic"] == name
+        and topic["error_code"] == 0
+        and all(partition["leader"] >= 0 for partition in topic["partitions"])
+        for topic in described
+    )
+
+
 @pytest.fixture
-def settings(orchestrator_dsn: str, tmp_path: Path) -> OrchestratorSettings:
+def settings(
+    orchestrator_dsn: str, tmp_path: Path, idle_identity_topics: tuple[str, str, str]
+) -> OrchestratorSettings:
+    user_topic, organisation_topic, complaint_topic = idle_identity_topics
     return OrchestratorSettings(
         privacy_orchestrator_database_url=orchestrator_dsn,
         keyring_database_url=orchestrator_dsn,
         privacy_orchestrator_signing_key_file=tmp_path / "secrets" / "orchestrator-ed25519.pem",
+        privacy_orchestrator_user_topic=user_topic,
+        privacy_orchestrator_organisation_topic=organisation_topic,
+        privacy_orchestrator_complaint_topic=complaint_topic,
     )
 
 
@@ -122,3 +169,13 @@ def token_for(issuer: TokenIssuer) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {issuer.issue(principal)}"}
 
     return headers
+
+
+@pytest.fixture
+def headers(issuer: TokenIssuer) -> Callable[[Principal], dict[str, str]]:
+    """The Authorization header for a principal, with a token of the test's issuer."""
+
+    def make(principal: Principal) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issuer.issue(principal)}"}
+
+    return make

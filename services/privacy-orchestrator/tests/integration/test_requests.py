@@ -1,15 +1,16 @@
 """The request workflow on real PostgreSQL and Kafka: intake per role (R17, R18), fan-out of
-routed commands through the outbox, replies consumed from Kafka, completion with a record that
-verifies (R19); cross-tenant 404s; bad input refused with nothing written."""
+routed commands through the outbox and of a signed request to HeiHallo (R13), replies consumed
+from Kafka, a signed confirmation through the real callback route, completion (only once both
+are in) with a record that verifies (R19); cross-tenant 404s; bad input refused with nothing
+written; list filters applied before the limit."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import time
-import uuid
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -17,48 +18,28 @@ import asyncpg
 import httpx
 import pytest
 
-from byggrygg_shared.auth import Principal, Role, TokenIssuer
+from byggrygg_shared.auth import Principal, Role
 from byggrygg_shared.contracts.privacy import Evidence, ParticipantReplied
 from byggrygg_shared.envelope import EventMetadata, KafkaRecord, kafka_record
 from byggrygg_shared.eventstore import metadata_document
 from byggrygg_shared.messaging import Backoff
-from byggrygg_shared.outbox import make_idempotent_producer
+from byggrygg_shared.webhooks import WebhookSigner, generate_secret
 from privacy_orchestrator.adapters.tables import METADATA
 from privacy_orchestrator.bootstrap import Runtime
 from privacy_orchestrator.domain.export import verify_export
 from privacy_orchestrator.domain.records import RequestKind
+from privacy_orchestrator.domain.request import months_after
+from privacy_orchestrator.domain.subprocessors import HEIHALLO_ORGANISATION_NUMBER
 from privacy_orchestrator.service_layer import requests
 from privacy_orchestrator.service_layer.records import export_records
 
 from ....service_testing import assert_problem, table_snapshot
+from .support import eventually, on_topics, own_topics, person, produce, rows
 
-DEADLINE_SECONDS = 60.0
 PARTICIPANTS = ("identity", "courses", "consent")
 
 
-def person(*roles: Role, organisation_id: UUID | None = None) -> Principal:
-    return Principal(
-        user_id=str(uuid4()),
-        subject_ref="subj_" + uuid4().hex,
-        organisation_id=None if organisation_id is None else str(organisation_id),
-        roles=frozenset(roles),
-    )
-
-
-@pytest.fixture
-def headers(issuer: TokenIssuer) -> Callable[[Principal], dict[str, str]]:
-    def make(principal: Principal) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issuer.issue(principal)}"}
-
-    return make
-
-
 Headers = Callable[[Principal], dict[str, str]]
-
-
-async def rows(pool: asyncpg.Pool, query: str, *args: Any) -> list[asyncpg.Record]:
-    async with pool.acquire() as conn:
-        return list(await conn.fetch(query, *args))
 
 
 async def commands_of(pool: asyncpg.Pool, request_id: str) -> list[asyncpg.Record]:
@@ -70,27 +51,26 @@ async def commands_of(pool: asyncpg.Pool, request_id: str) -> list[asyncpg.Recor
     )
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 def reply_record(
-    topic: str, request_id: UUID, subject_ref: str, participant: str, evidence: list[Evidence]
+    topic: str,
+    request_id: UUID,
+    subject_ref: str,
+    participant: str,
+    evidence: list[Evidence],
+    *,
+    command: str = "erase",
+    export: str | None = None,
 ) -> KafkaRecord:
     """The record a participant's outbox relay publishes for its reply (same shared code)."""
     kept = any(item.action == "kept" for item in evidence)
     reply = ParticipantReplied(
         request_id=request_id,
         participant=participant,  # type: ignore[arg-type]
-        command="erase",
+        command=command,  # type: ignore[arg-type]
         subject_ref=subject_ref,
         outcome="partially_completed" if kept else "completed",
         evidence=evidence,
-        export=None,
+        export=export,
         replied_at=datetime.now(UTC),
     )
     return kafka_record(
@@ -103,16 +83,47 @@ def reply_record(
     )
 
 
-async def produce(bootstrap: str, records: list[KafkaRecord]) -> None:
-    producer = make_idempotent_producer(bootstrap)
-    await producer.start()
-    try:
-        for record in records:
-            await producer.send_and_wait(
-                record.topic, value=record.value, key=record.key, headers=record.headers
-            )
-    finally:
-        await producer.stop()
+@pytest.fixture
+async def heihallo_secret(runtime: Runtime, tmp_path: Path) -> str:
+    """HeiHallo's callback secret file points at a fresh secret of the test's."""
+    secret = generate_secret()
+    path = tmp_path / "callback.whsec"
+    path.write_text(secret + "\n", encoding="utf-8")
+    async with runtime.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE subprocessors SET callback_secret_file = $1 WHERE organisation_number = $2",
+            str(path),
+            HEIHALLO_ORGANISATION_NUMBER,
+        )
+    return secret
+
+
+async def confirm_as_heihallo(
+    http: httpx.AsyncClient, secret: str, request: dict[str, Any], *, outcome: str = "erased"
+) -> httpx.Response:
+    """HeiHallo's signed callback for ``request`` through the real callback route."""
+    [heihallo] = request["sub_processors"]
+    action = request["kind"]
+    body = json.dumps(
+        {
+            "type": f"privacy.{action}.completed",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "data": {
+                "request_id": request["request_id"],
+                "subject_ref": request["subject_ref"],
+                "action": action,
+                "outcome": outcome,
+                "counts": {"records": 1, "fields": 3},
+                "completed_at": datetime.now(UTC).isoformat(),
+            },
+        }
+    ).encode()
+    signer = WebhookSigner([secret])
+    return await http.post(
+        f"/subprocessors/{heihallo['subprocessor_id']}/callbacks",
+        content=body,
+        headers=signer.headers(body, webhook_id=signer.new_id()),
+    )
 
 
 @pytest.mark.parametrize("kept", [False, True], ids=["all-erased", "consent-keeps-some"])
@@ -123,8 +134,9 @@ async def test_a_self_service_erasure_fans_out_and_completes_with_a_verified_rec
     kafka_bootstrap: str,
     new_topic: Any,
     kept: bool,
+    heihallo_secret: str,
 ) -> None:
-    learner = person(Role.LEARNER, organisation_id=uuid4())
+    learner = person(Role.LEARNER)
     filed = await http.post("/requests", json={"kind": "erasure"}, headers=headers(learner))
     assert filed.status_code == 201, filed.text
     request = filed.json()
@@ -133,6 +145,10 @@ async def test_a_self_service_erasure_fans_out_and_completes_with_a_verified_rec
     assert request["requested_by_role"] == "data_subject"
     assert set(request["participants"]) == set(PARTICIPANTS)
     assert request["overdue"] is False
+    # HeiHallo received the subject's data (R12): a signed request is queued to it (R13).
+    [heihallo] = request["sub_processors"]
+    assert (heihallo["organisation_number"], heihallo["state"]) == ("992797010", "pending")
+    assert heihallo["action"] == "erasure"
 
     # One routed command per participant, in the outbox, on that participant's topic.
     commands = await commands_of(runtime.pool, request["request_id"])
@@ -146,15 +162,9 @@ async def test_a_self_service_erasure_fans_out_and_completes_with_a_verified_rec
         assert command["metadata"]["source_service"] == "privacy-orchestrator"
 
     # The participants reply on Kafka (a topic of this test's own).
-    topic = await new_topic("privacy-replies")
-    await new_topic(f"{topic}.dlq")
-    runtime.settings = runtime.settings.model_copy(
-        update={
-            "kafka_bootstrap": kafka_bootstrap,
-            "privacy_orchestrator_replies_topic": topic,
-            "privacy_orchestrator_consumer_group": f"po-test-{uuid.uuid4().hex[:8]}",
-        }
-    )
+    topics = await own_topics(new_topic)
+    topic = topics.replies
+    runtime.settings = on_topics(runtime.settings, topics, kafka_bootstrap, "po-test")
     request_id = UUID(request["request_id"])
     held = Evidence(
         location="column consents.text", action="kept", count=2, basis="open_complaint (hold x)"
@@ -175,11 +185,17 @@ async def test_a_self_service_erasure_fans_out_and_completes_with_a_verified_rec
     async with runtime.subscriptions_for(backoff=Backoff(initial=0.01, maximum=0.05)).running():
         await produce(kafka_bootstrap, [*replies, replies[0]])  # one redelivered
 
-        async def completed() -> bool:
+        async def replied() -> bool:
             answer = await http.get(f"/requests/{request_id}", headers=headers(learner))
-            return bool(answer.json()["state"] == outcome)
+            return all(p["replied"] for p in answer.json()["participants"].values())
 
-        await eventually(completed, "the request to complete")
+        await eventually(replied, "every participant's reply")
+    # Every participant has replied; HeiHallo has not confirmed: not complete (R13).
+    waiting = (await http.get(f"/requests/{request_id}", headers=headers(learner))).json()
+    assert waiting["state"] == "in_progress"
+    assert waiting["completed_at"] is None
+    confirmed = await confirm_as_heihallo(http, heihallo_secret, request)
+    assert confirmed.status_code == 204, confirmed.text
 
     final = (await http.get(f"/requests/{request_id}", headers=staff)).json()
     assert all(p["replied"] for p in final["participants"].values())
@@ -200,6 +216,14 @@ async def test_a_self_service_erasure_fans_out_and_completes_with_a_verified_rec
     assert document["kept"] == (expected_kept if kept else [])
     assert document["requested_by"]["role"] == "data_subject"
     assert sorted(p["participant"] for p in document["participants"]) == sorted(PARTICIPANTS)
+    [reported] = document["sub_processors"]
+    assert reported["organisation_number"] == "992797010"
+    assert reported["outcome"] == "completed"
+    assert reported["evidence"] == [
+        {"location": "sub-processor records", "action": "erased", "count": 1,
+         "basis": None, "keep_until": None}
+    ]  # fmt: skip
+    assert final["sub_processors"][0]["state"] == "confirmed"
     assert learner.subject_ref not in record.canonical
     # The subject's key is shredded only when nothing was kept anywhere.
     (shredded,) = await rows(
@@ -287,7 +311,20 @@ async def test_a_contact_person_rejects_with_a_reason_and_nothing_is_sent(
         (Role.LEARNER, {"kind": "erasure", "subject_ref": "someone@example.com"}, 422),
         (Role.LEARNER, {"kind": "erasure", "extra": 1}, 422),
         (Role.LEARNER, {"kind": "rectification"}, 422),
+        (Role.LEARNER, {"kind": "erasure", "corrections": {"name": "Kari"}}, 422),
+        (Role.LEARNER, {"kind": "rectification", "corrections": {}}, 422),
+        (Role.LEARNER, {"kind": "rectification", "corrections": {"name": "  "}}, 422),
+        (Role.LEARNER, {"kind": "rectification", "corrections": {"name": "Ka\u0000ri"}}, 422),
+        (Role.LEARNER, {"kind": "rectification", "corrections": {"email": "not-an-address"}}, 422),
+        (Role.LEARNER, {"kind": "rectification", "corrections": {"phone": "12"}}, 422),
+        (Role.LEARNER, {"kind": "rectification", "corrections": {"gender": "x"}}, 422),
+        (Role.LEARNER, {"kind": "rectification", "corrections": {"language": "de"}}, 422),
+        (Role.LEARNER, {"kind": "rectification", "corrections": {"phone": None}}, 422),
+        (Role.LEARNER, {"kind": "rectification", "corrections": {"address": "x"}}, 422),
         (Role.PLATFORM_STAFF, {"kind": "erasure"}, 422),
+        # Only staff name the organisation; anyone else's is refused, not silently ignored.
+        (Role.LEARNER, {"kind": "erasure", "organisation_id": str(uuid4())}, 403),
+        (Role.CONTACT_PERSON, {"kind": "access", "organisation_id": str(uuid4())}, 403),
     ],
 )
 async def test_bad_requests_are_refused_and_nothing_is_written(
@@ -327,6 +364,47 @@ async def test_staff_file_for_a_subject_list_by_state_and_see_what_is_overdue(
     assert by_id[str(old.request_id)]["overdue"] is True
     overdue = await http.get("/requests", params={"overdue": "true"}, headers=headers(staff))
     assert [r["request_id"] for r in overdue.json()] == [str(old.request_id)]
+    # The filter applies before the limit: the oldest (overdue) request does not use it up.
+    on_time = await http.get(
+        "/requests", params={"overdue": "false", "limit": 1}, headers=headers(staff)
+    )
+    assert [r["request_id"] for r in on_time.json()] == [filed.json()["request_id"]]
+    late = await http.get(
+        "/requests", params={"overdue": "true", "limit": 1}, headers=headers(staff)
+    )
+    assert [r["request_id"] for r in late.json()] == [str(old.request_id)]
+    none_escalated = await http.get(
+        "/requests", params={"escalated": "true"}, headers=headers(staff)
+    )
+    assert none_escalated.json() == []
+    # One subject's requests only; a malformed subject ref is refused.
+    mine = await http.get("/requests", params={"subject_ref": subject}, headers=headers(staff))
+    assert [r["request_id"] for r in mine.json()] == [filed.json()["request_id"]]
+    assert_problem(
+        await http.get("/requests", params={"subject_ref": "kari@example.no"},
+                       headers=headers(staff)),
+        422,
+    )  # fmt: skip
+
+    # Staff extend the overdue one by two months (art. 12(3)): once, with a reason code.
+    path = f"/requests/{old.request_id}/extend-deadline"
+    body = {"months": 2, "reason": "complexity"}
+    assert_problem(await http.post(path, json=body, headers=headers(person(Role.LEARNER))), 403)
+    assert_problem(await http.post(path, json={"months": 3, "reason": "complexity"},
+                                   headers=headers(staff)), 422)  # fmt: skip
+    assert_problem(await http.post(path, json={"months": 1, "reason": "busy"},
+                                   headers=headers(staff)), 422)  # fmt: skip
+    extended = await http.post(path, json=body, headers=headers(staff))
+    assert extended.status_code == 200, extended.text
+    answer = extended.json()
+    assert answer["deadline"] == (months_after(old.deadline, 2).isoformat())
+    assert answer["deadline_extension"]["reason"] == "complexity"
+    assert answer["deadline_extension"]["months"] == 2
+    assert_problem(await http.post(path, json=body, headers=headers(staff)), 409)
+    assert_problem(
+        await http.post(f"/requests/{uuid4()}/extend-deadline", json=body, headers=headers(staff)),
+        404,
+    )
     assert_problem(await http.get("/requests", headers=headers(person(Role.LEARNER))), 403)
     assert_problem(
         await http.get("/requests", params={"state": "lost"}, headers=headers(staff)), 422

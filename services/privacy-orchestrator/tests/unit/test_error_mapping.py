@@ -22,4 +22,4 @@ def test_every_error_is_mapped() -> None:
     for error_type in all_subclasses(OrchestratorError) + all_subclasses(ServiceError):
         problem = problem_for(_instance(error_type))
         assert problem is not None, error_type
-        assert problem.status in {403, 404, 409, 422, 500}, error_type
+        assert problem.status in {403, 404, 409, 410, 422, 500}, error_type

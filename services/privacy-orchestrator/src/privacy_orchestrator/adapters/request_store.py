@@ -3,7 +3,9 @@
 
 The requests' history uses the shared event store on its own table (and its own notify
 channel), so the outbox relay, which reads ``events``, never publishes it. The projection is
-updated in the transaction that appends the events.
+updated in the transaction that appends the events. A request's sub-processors are read live
+from ``subprocessor_deliveries`` (the delivery worker moves their states, e.g. to ``escalated``,
+without touching the request), so the view always shows where each one stands.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from byggrygg_shared.contracts.base import IntegrationEvent
 from byggrygg_shared.contracts.privacy import Hold
 from byggrygg_shared.eventstore import EventStore, StoredEvent
 from byggrygg_shared.repository import EventSourcedRepository
+from privacy_orchestrator.adapters.notice_store import NOTICE_STATE_COLUMN
 from privacy_orchestrator.domain.request import (
+    FINAL_STATES,
     DataSubjectRequest,
     RequestEvent,
     decode_request_event,
@@ -65,16 +69,32 @@ async def project_request(conn: asyncpg.Connection, request: DataSubjectRequest)
         }
         for name, issued in sorted(request.issued.items())
     }
+    extension = request.extension
+    extension_document = (
+        None
+        if extension is None
+        else json.dumps(
+            {
+                "months": extension.months,
+                "reason": extension.reason,
+                "at": extension.extended_by.at.isoformat(),
+                "by_role": extension.extended_by.role.value,
+            }
+        )
+    )
     await conn.execute(
         """
         INSERT INTO requests (request_id, kind, state, subject_ref, organisation_id,
                               requested_by_role, requested_by, received_at, deadline,
-                              participants, reason, completed_at, version)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11, $12, $13)
+                              participants, reason, completed_at, version, deadline_extension,
+                              trigger)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11, $12, $13,
+                $14::text::jsonb, $15)
         ON CONFLICT (request_id) DO UPDATE SET
             state = EXCLUDED.state, participants = EXCLUDED.participants,
             reason = EXCLUDED.reason, completed_at = EXCLUDED.completed_at,
-            version = EXCLUDED.version
+            version = EXCLUDED.version, deadline = EXCLUDED.deadline,
+            deadline_extension = EXCLUDED.deadline_extension
         """,
         request.id,
         request.kind.value,
@@ -89,7 +109,16 @@ async def project_request(conn: asyncpg.Connection, request: DataSubjectRequest)
         request.reason,
         request.completed_at,
         request.version,
+        extension_document,
+        request.requested_by.trigger,
     )
+
+
+async def lock_request(conn: asyncpg.Connection, request_id: UUID) -> None:
+    """Lock the request's row for this transaction: a participant's reply and a
+    sub-processor's confirmation of the same request are recorded one after the other, so
+    exactly one of them sees the last missing answer and completes the request."""
+    await conn.execute("SELECT 1 FROM requests WHERE request_id = $1 FOR UPDATE", request_id)
 
 
 @dataclass(frozen=True)
@@ -108,36 +137,78 @@ class RequestView:
     participants: dict[str, Any]
     reason: str | None
     completed_at: datetime | None
+    sub_processors: list[dict[str, Any]]
+    deadline_extension: dict[str, Any] | None
+    trigger: str | None
+    notice: str = "no_address"  # R10: service_layer.notices (adapters.notice_store)
 
 
-_VIEW_COLUMNS: Final = (
-    "request_id, kind, state, subject_ref, organisation_id, requested_by_role, requested_by, "
-    "received_at, deadline, participants::text AS participants, reason, completed_at"
+# Each sub-processor asked (R13) with its delivery's state and times, live from the outbox.
+_SUB_PROCESSORS: Final = (
+    "coalesce((SELECT json_agg(json_build_object("
+    "'subprocessor_id', d.subprocessor_id, 'name', s.name,"
+    " 'organisation_number', s.organisation_number, 'action', d.action, 'state', d.state,"
+    " 'attempts', d.attempts, 'requested_at', d.created_at, 'delivered_at', d.delivered_at,"
+    " 'confirmed_at', d.confirmed_at, 'escalated_at', d.escalated_at,"
+    " 'escalation_reason', d.escalation_reason) ORDER BY s.name, d.id)::text"
+    " FROM subprocessor_deliveries d JOIN subprocessors s ON s.id = d.subprocessor_id"
+    " WHERE d.request_id = r.request_id), '[]') AS sub_processors"
 )
+_VIEW_COLUMNS: Final = (
+    "r.request_id, r.kind, r.state, r.subject_ref, r.organisation_id, r.requested_by_role, "
+    "r.requested_by, r.received_at, r.deadline, r.participants::text AS participants, r.reason, "
+    "r.completed_at, r.deadline_extension::text AS deadline_extension, r.trigger, "
+    + _SUB_PROCESSORS
+    + ", "
+    + NOTICE_STATE_COLUMN
+)
+_FINAL: Final = tuple(state.value for state in FINAL_STATES)
 
 
 def _view(row: asyncpg.Record) -> RequestView:
     values = dict(row)
     values["participants"] = json.loads(values["participants"])
+    values["sub_processors"] = json.loads(values["sub_processors"])
+    extension = values["deadline_extension"]
+    values["deadline_extension"] = None if extension is None else json.loads(extension)
     return RequestView(**values)
 
 
 async def find_request(conn: asyncpg.Connection, request_id: UUID) -> RequestView | None:
     row = await conn.fetchrow(
-        f"SELECT {_VIEW_COLUMNS} FROM requests WHERE request_id = $1",  # noqa: S608
+        f"SELECT {_VIEW_COLUMNS} FROM requests r WHERE r.request_id = $1",  # noqa: S608
         request_id,
     )
     return None if row is None else _view(row)
 
 
 async def list_requests(
-    conn: asyncpg.Connection, *, state: str | None, limit: int
+    conn: asyncpg.Connection,
+    *,
+    state: str | None,
+    limit: int,
+    today: date,
+    overdue: bool | None = None,
+    escalated: bool | None = None,
+    subject_ref: str | None = None,
 ) -> list[RequestView]:
+    """Requests oldest first; every filter applies before the limit."""
     rows = await conn.fetch(
-        f"SELECT {_VIEW_COLUMNS} FROM requests"  # noqa: S608
-        " WHERE ($1::text IS NULL OR state = $1) ORDER BY received_at, request_id LIMIT $2",
+        f"SELECT {_VIEW_COLUMNS} FROM requests r"  # noqa: S608 - constant columns
+        " WHERE ($1::text IS NULL OR r.state = $1)"
+        " AND ($3::boolean IS NULL"
+        "      OR (r.state <> ALL($4::text[]) AND r.deadline < $5) = $3)"
+        " AND ($6::boolean IS NULL OR EXISTS (SELECT 1 FROM subprocessor_deliveries d"
+        "      WHERE d.request_id = r.request_id AND d.state = 'escalated') = $6)"
+        " AND ($7::text IS NULL OR r.subject_ref = $7)"
+        " ORDER BY r.received_at, r.request_id LIMIT $2",
         state,
         limit,
+        overdue,
+        list(_FINAL),
+        today,
+        escalated,
+        subject_ref,
     )
     return [_view(row) for row in rows]
 

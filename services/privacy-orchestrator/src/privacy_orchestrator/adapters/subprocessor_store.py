@@ -221,7 +221,9 @@ class SubProcessorStore:
             " last_status = $5, last_error = $6,"
             # Accepted: the corrections have reached the sub-processor; keep no copy (R15).
             " changes = CASE WHEN $2 = 'delivered' THEN NULL ELSE changes END,"
-            " delivered_at = CASE WHEN $2 = 'delivered' THEN $7 ELSE delivered_at END,"
+            # The first acceptance: the confirmation deadline runs from it, resends or not.
+            " delivered_at = CASE WHEN $2 = 'delivered' THEN coalesce(delivered_at, $7)"
+            " ELSE delivered_at END,"
             " escalated_at = CASE WHEN $2 = 'escalated' THEN $7 ELSE escalated_at END,"
             " escalation_reason = coalesce($8, escalation_reason) WHERE id = $1",
             delivery_id,
@@ -248,6 +250,39 @@ class SubProcessorStore:
             now,
         )
         return [row["name"] for row in rows]
+
+    async def unconfirmed_to_resend(
+        self, conn: asyncpg.Connection, *, last_attempt_before: datetime
+    ) -> list[UUID]:
+        """Accepted deliveries still unconfirmed whose last attempt is older than
+        ``last_attempt_before``, locked for this transaction (others skip them)."""
+        rows = await conn.fetch(
+            "SELECT d.id FROM subprocessor_deliveries d WHERE d.state = 'delivered'"
+            " AND (SELECT max(a.attempted_at) FROM subprocessor_delivery_attempts a"
+            "      WHERE a.delivery_id = d.id) < $1"
+            " ORDER BY d.delivered_at FOR UPDATE OF d SKIP LOCKED",
+            last_attempt_before,
+        )
+        return [UUID(str(row["id"])) for row in rows]
+
+    async def requeue(
+        self,
+        conn: asyncpg.Connection,
+        delivery_id: UUID,
+        *,
+        webhook_id: str,
+        now: datetime,
+        deadline: datetime,
+    ) -> None:
+        """Send an accepted, unconfirmed delivery again as a new message (a new webhook-id)."""
+        await conn.execute(
+            "UPDATE subprocessor_deliveries SET state = 'pending', webhook_id = $2,"
+            " next_attempt_at = $3, deadline = $4 WHERE id = $1 AND state = 'delivered'",
+            delivery_id,
+            webhook_id,
+            now,
+            deadline,
+        )
 
     async def count_by_state(self, conn: asyncpg.Connection) -> dict[str, int]:
         rows = await conn.fetch(

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql
 
 from byggrygg_shared.eventstore import events_table
 from byggrygg_shared.inbox import inbox_table
+from byggrygg_shared.mail_outbox import mail_outbox_table
 from byggrygg_shared.webhooks import webhook_receipts_table
 
 METADATA: Final = sa.MetaData()
@@ -100,6 +101,10 @@ REQUESTS: Final = sa.Table(
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
+    # {months, reason, at, by_role} once staff extended the deadline (art. 12(3)); else NULL.
+    sa.Column("deadline_extension", postgresql.JSONB, nullable=True),
+    # AUTOMATIC requests: the trigger code (licence_revoked, subscription_cancelled, ...).
+    sa.Column("trigger", sa.Text, nullable=True),
     sa.Index("requests_state_deadline_idx", "state", "deadline"),
     comment="Projection of the data-subject requests: state, deadline, readers",
 )
@@ -226,3 +231,143 @@ SUBPROCESSOR_CONFIRMATIONS: Final = sa.Table(
 )
 
 WEBHOOK_RECEIPTS: Final = webhook_receipts_table(METADATA)
+
+# --- Automatic triggers and retention clocks (R2, R6, art. 28(3)(g); migration 0005) ---------
+# ``automatic_erasures``: one row per trigger (an identity event, or a contract end and one of
+# its subjects) that asked for an erasure; its key makes filing idempotent, and it names the
+# request filed, or the open erasure that already covered the subject.
+# ``organisation_subjects``: the subjects (pseudonyms only) of each organisation, from
+# identity's user topic, so a contract end knows whose data to erase; a subject leaves it when
+# identity reports them erased.
+# ``contract_ends``: an organisation's contract end as data: the controller's export offer
+# (until ``offer_until``, art. 28(3)(g)), the retention claims (R2) and the erasure's progress
+# (``cursor``: the last subject filed, so a restarted scheduler resumes where it committed).
+
+AUTOMATIC_ERASURES: Final = sa.Table(
+    "automatic_erasures",
+    METADATA,
+    sa.Column("trigger_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("trigger", sa.Text, nullable=False),
+    sa.Column("request_id", postgresql.UUID(as_uuid=True), nullable=False, index=True),
+    sa.Column("filed", sa.Boolean, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    comment="Triggers of automatic erasures (R2, R6): each files at most one request",
+)
+
+ORGANISATION_SUBJECTS: Final = sa.Table(
+    "organisation_subjects",
+    METADATA,
+    sa.Column("organisation_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("subject_ref", sa.Text, primary_key=True),
+    sa.Column("listed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_organisation_subjects_subject_ref", "subject_ref"),
+    comment="The subjects of each organisation (pseudonyms only), for its contract end (R6)",
+)
+
+CONTRACT_ENDS: Final = sa.Table(
+    "contract_ends",
+    METADATA,
+    sa.Column("contract_end_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("organisation_id", postgresql.UUID(as_uuid=True), nullable=False, unique=True),
+    sa.Column("ended_on", sa.Date, nullable=False),
+    sa.Column("retention", postgresql.JSONB, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("offer_until", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("offer_ended_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("offer_outcome", sa.Text, nullable=True),
+    sa.Column("cursor", sa.Text, nullable=True),
+    sa.Column("filed", sa.Integer, nullable=False),
+    sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint(
+        "state IN ('export_offered', 'erasing', 'erasure_filed')", name="contract_ends_state"
+    ),
+    sa.CheckConstraint(
+        "offer_outcome IS NULL OR offer_outcome IN ('expired', 'declined')",
+        name="contract_ends_offer_outcome",
+    ),
+    sa.Index("ix_contract_ends_due", "state", "offer_until"),
+    comment="Contract ends (R2, R6): the controller's export offer, then the erasure's progress",
+)
+
+# An automatic erasure is not filed while one for the subject is open: found by subject.
+sa.Index("ix_requests_subject_ref", REQUESTS.c.subject_ref)
+
+# --- Access export (R14, DESIGN §5; migration 0006) --------
+# ``export_parts``: each participant's (or sub-processor's) part of an access export, the
+# key-ring token exactly as received, until the request completes and the export is assembled.
+# ``access_exports``: the one assembled JSON document, itself a key-ring token under the
+# subject's key (unreadable once the key is shredded), until ``expires_at``; then deleted.
+
+EXPORT_PARTS: Final = sa.Table(
+    "export_parts",
+    METADATA,
+    sa.Column("request_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("participant", sa.Text, primary_key=True),
+    sa.Column("export_token", sa.Text, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    comment="Parts of access exports (R14) as key-ring tokens, until the export is assembled",
+)
+
+ACCESS_EXPORTS: Final = sa.Table(
+    "access_exports",
+    METADATA,
+    sa.Column("request_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("generated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("download_count", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("last_downloaded_at", sa.DateTime(timezone=True), nullable=True),
+    comment="Assembled access exports (R14), encrypted under the subject's key, until expiry",
+)
+
+# --- Notices to the person (R10; migration 0007) -----------------
+# ``mail_outbox``: the shared transactional mail outbox (byggrygg_shared.mail_outbox).
+# ``request_notices``: the address a request asked to be told at (``notify_email``), a key-ring
+# token under the request's own key scope ``key_ref`` (not the subject's key, which the
+# participants shred), until the request ends: then the notice is queued (``mail_id``) or not
+# needed, the token is cleared and the scope destroyed.
+
+MAIL_OUTBOX: Final = mail_outbox_table(METADATA)
+
+REQUEST_NOTICES: Final = sa.Table(
+    "request_notices",
+    METADATA,
+    sa.Column("request_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("key_ref", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=True),
+    sa.Column("mail_id", postgresql.UUID(as_uuid=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+    # An ended request keeps no address (the scope is destroyed too).
+    sa.CheckConstraint(
+        "ended_at IS NULL OR address IS NULL", name="request_notices_ended_minimised"
+    ),
+    comment="Where to tell the person about kept data (R10), until the request ends",
+)
+
+# --- Organisation export at a contract end (art. 28(3)(g); migration 0008) ------------------
+# ``organisation_exports``: that the controller asked for its organisation's
+# data during the export offer (one row per organisation), how many access requests were filed
+# and when the last was. ``organisation_export_requests``: which access requests belong to it
+# (the subject is the request's own ``requests.subject_ref``: no subject ref is copied here).
+
+ORGANISATION_EXPORTS: Final = sa.Table(
+    "organisation_exports",
+    METADATA,
+    sa.Column("organisation_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("contract_end_id", postgresql.UUID(as_uuid=True), nullable=False),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("requested_by_role", sa.Text, nullable=False),
+    sa.Column("filed", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("filed_at", sa.DateTime(timezone=True), nullable=True),
+    comment="Organisation exports asked for during a contract end's offer (art. 28(3)(g))",
+)
+
+ORGANISATION_EXPORT_REQUESTS: Final = sa.Table(
+    "organisation_export_requests",
+    METADATA,
+    sa.Column("request_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("organisation_id", postgresql.UUID(as_uuid=True), nullable=False, index=True),
+    comment="The access requests of an organisation export, one per subject",
+)

@@ -3,9 +3,16 @@
 States: ``received -> awaiting_controller | approved -> in_progress -> completed |
 partially_completed | rejected``. A self-service request (R17) and a staff request are approved
 as they arrive; one forwarded by an organisation's contact person waits for that contact
-person's decision (R18). Approval issues one command per planned participant; each reply is
-recorded; when every planned participant has replied the request completes, partially when a
-participant kept something or failed. The deadline is one month from receipt (art. 12(3)).
+person's decision (R18). Approval issues one command per planned participant and, in the same
+step, a signed request to every sub-processor that received the subject's data (R13); each
+participant's reply and each sub-processor's verified confirmation is recorded. The request
+completes only when every participant has replied AND every sub-processor has confirmed,
+partially when a participant kept something or failed, or a sub-processor did not carry it
+out. The deadline is one month from receipt; staff may extend it once by up to two further
+months with a reason code (art. 12(3)).
+
+A rectification's corrections travel as key-ring tokens under the subject's key (R15): the
+request's history holds the tokens (so a shredded key makes them unreadable), never the values.
 
 The events are the request's own history, stored in the orchestrator's ``request_events``
 table (never relayed to Kafka). They are pydantic models on the contract base only because the
@@ -17,10 +24,10 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from byggrygg_shared.aggregate import Aggregate
 from byggrygg_shared.contracts.base import IntegrationEvent
@@ -35,6 +42,11 @@ from privacy_orchestrator.domain.records import ActorRole, RequestKind
 _PREFIX = "no.byggrygg.privacy-orchestrator."
 
 ReplyOutcome = Literal["completed", "partially_completed", "failed"]
+# What a sub-processor's confirmation may say when it carried the request out (or held nothing).
+SUBPROCESSOR_DONE: Final = frozenset({"erased", "rectified", "exported", "not_held"})
+# art. 12(3): "may be extended by two further months where necessary".
+MAX_EXTENSION_MONTHS: Final = 2
+ExtensionReason = Literal["complexity", "number_of_requests"]
 
 
 class RequestState(StrEnum):
@@ -52,11 +64,17 @@ FINAL_STATES = frozenset(
 )
 
 
+def months_after(day: date, months: int) -> date:
+    """The same day ``months`` months later, or that month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def one_month_after(received: datetime) -> date:
     """The art. 12(3) deadline: the same day next month, or that month's last day."""
-    day = received.date()
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return months_after(received.date(), 1)
 
 
 class _Value(BaseModel):
@@ -82,6 +100,8 @@ class Actor(_Value):
     account: str | None  # the user id of who acted; None for an automatic trigger
     organisation_id: UUID | None
     at: datetime
+    # AUTOMATIC only: what started it, a code (domain.triggers.Trigger: licence_revoked, ...).
+    trigger: str | None = None
 
 
 class RequestReceived(RequestEvent):
@@ -93,6 +113,8 @@ class RequestReceived(RequestEvent):
     requested_by: Actor
     received_at: datetime
     deadline: date
+    # Rectification only (R15): field -> key-ring token of the new value under the subject's key.
+    corrections: dict[str, str] = Field(default_factory=dict)
 
 
 class RequestApproved(RequestEvent):
@@ -142,6 +164,51 @@ class ReplyRecorded(RequestEvent):
     replied_at: datetime
 
 
+class RequestedSubProcessor(_Value):
+    """One sub-processor asked to act (R13): who, and the delivery carrying the signed call."""
+
+    subprocessor_id: UUID
+    name: str
+    organisation_number: str
+    delivery_id: UUID
+
+
+class SubProcessorsRequested(RequestEvent):
+    """Signed requests queued (in the fan-out's transaction) to the sub-processors that
+    received the subject's data."""
+
+    event_type: ClassVar[str] = _PREFIX + "SubProcessorsRequested"
+
+    sub_processors: list[RequestedSubProcessor]
+    requested_at: datetime
+
+
+class SubProcessorConfirmed(RequestEvent):
+    """A sub-processor's verified callback (R13): what it did, by its counts; no data."""
+
+    event_type: ClassVar[str] = _PREFIX + "SubProcessorConfirmed"
+
+    subprocessor_id: UUID
+    outcome: str  # erased | rectified | exported | not_held | another code of theirs
+    records: int
+    fields: int
+    completed_at: datetime | None  # theirs
+    confirmed_at: datetime  # ours: when the verified callback arrived
+    webhook_id: str
+
+
+class DeadlineExtended(RequestEvent):
+    """Staff extended the deadline by up to two further months (art. 12(3)); the person is
+    to be told why within the first month (the reason is a code)."""
+
+    event_type: ClassVar[str] = _PREFIX + "DeadlineExtended"
+
+    extended_by: Actor
+    months: int
+    reason: ExtensionReason
+    deadline: date
+
+
 class RequestCompleted(RequestEvent):
     event_type: ClassVar[str] = _PREFIX + "RequestCompleted"
 
@@ -156,6 +223,9 @@ REQUEST_EVENTS: tuple[type[RequestEvent], ...] = (
     CommandsIssued,
     ReplyRecorded,
     RequestCompleted,
+    SubProcessorsRequested,
+    SubProcessorConfirmed,
+    DeadlineExtended,
 )
 
 
@@ -179,6 +249,10 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
     issued_at: datetime | None
     replies: dict[str, ReplyRecorded]
     completed_at: datetime | None
+    corrections: dict[str, str]
+    sub_processors: dict[UUID, RequestedSubProcessor]
+    confirmations: dict[UUID, SubProcessorConfirmed]
+    extension: DeadlineExtended | None
 
     @classmethod
     def receive(
@@ -189,9 +263,13 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
         subject_ref: str,
         organisation_id: UUID | None,
         requested_by: Actor,
+        corrections: dict[str, str] | None = None,
     ) -> DataSubjectRequest:
         """A new request. A contact person's waits for their decision (R18); the person's own
-        (R17) and staff's are approved at once."""
+        (R17) and staff's are approved at once. A rectification carries its corrections (as
+        key-ring tokens), and only a rectification does."""
+        if (kind is RequestKind.RECTIFICATION) != bool(corrections):
+            raise RequestRuleBroken("a rectification, and only a rectification, has corrections")
         request = cls._blank()
         received_at = requested_by.at
         request._raise(
@@ -203,6 +281,7 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
                 requested_by=requested_by,
                 received_at=received_at,
                 deadline=one_month_after(received_at),
+                corrections=dict(corrections or {}),
             )
         )
         if requested_by.role is not ActorRole.CONTACT_PERSON:
@@ -254,20 +333,96 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
         )
         return True
 
+    def request_sub_processors(self, requested: list[RequestedSubProcessor], at: datetime) -> None:
+        """Record the signed requests queued to sub-processors (R13), in the fan-out's step."""
+        self._require_state(RequestState.IN_PROGRESS, NotInProgress)
+        if self.sub_processors:
+            raise RequestRuleBroken("the sub-processors were already asked")
+        if not requested:
+            return
+        if len({item.subprocessor_id for item in requested}) != len(requested):
+            raise RequestRuleBroken("one request per sub-processor")
+        self._raise(
+            SubProcessorsRequested(request_id=self.id, sub_processors=requested, requested_at=at)
+        )
+
+    def record_confirmation(
+        self,
+        *,
+        subprocessor_id: UUID,
+        outcome: str,
+        records: int,
+        fields: int,
+        completed_at: datetime | None,
+        confirmed_at: datetime,
+        webhook_id: str,
+    ) -> bool:
+        """Record a sub-processor's verified confirmation; False if recorded before."""
+        self._require_state(RequestState.IN_PROGRESS, NotInProgress)
+        if subprocessor_id not in self.sub_processors:
+            raise UnexpectedReply("the request was never sent to this sub-processor")
+        if subprocessor_id in self.confirmations:
+            return False
+        self._raise(
+            SubProcessorConfirmed(
+                request_id=self.id,
+                subprocessor_id=subprocessor_id,
+                outcome=outcome,
+                records=records,
+                fields=fields,
+                completed_at=completed_at,
+                confirmed_at=confirmed_at,
+                webhook_id=webhook_id,
+            )
+        )
+        return True
+
+    def extend_deadline(self, by: Actor, *, months: int, reason: ExtensionReason) -> None:
+        """Extend the deadline once, by one or two further months (art. 12(3))."""
+        if self.state in FINAL_STATES:
+            raise NotInProgress(f"the request is {self.state.value}")
+        if self.extension is not None:
+            raise RequestRuleBroken("the deadline was already extended")
+        if not 1 <= months <= MAX_EXTENSION_MONTHS:
+            raise RequestRuleBroken("a deadline is extended by one or two months")
+        self._raise(
+            DeadlineExtended(
+                request_id=self.id,
+                extended_by=by,
+                months=months,
+                reason=reason,
+                deadline=months_after(self.deadline, months),
+            )
+        )
+
     @property
     def all_replied(self) -> bool:
+        """Every participant has replied (the sub-processors may still be missing)."""
         return bool(self.issued) and set(self.replies) == set(self.issued)
 
+    @property
+    def all_confirmed(self) -> bool:
+        """Every sub-processor asked has confirmed (true when none was asked)."""
+        return set(self.confirmations) == set(self.sub_processors)
+
+    @property
+    def all_answered(self) -> bool:
+        """Every participant's reply and every sub-processor's confirmation is in (R13)."""
+        return self.all_replied and self.all_confirmed
+
     def complete(self, at: datetime) -> None:
-        """End the request once every planned participant has replied."""
+        """End the request once every participant has replied and every sub-processor has
+        confirmed; never before (R13)."""
         self._require_state(RequestState.IN_PROGRESS, NotInProgress)
         if not self.all_replied:
             raise NotInProgress("participants have not all replied")
+        if not self.all_confirmed:
+            raise NotInProgress("sub-processors have not all confirmed")
         partial = any(
             reply.outcome != "completed"
             or any(item.action == "kept" and item.count > 0 for item in reply.evidence)
             for reply in self.replies.values()
-        )
+        ) or any(item.outcome not in SUBPROCESSOR_DONE for item in self.confirmations.values())
         self._raise(
             RequestCompleted(
                 request_id=self.id,
@@ -304,6 +459,10 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
                 self.issued_at = None
                 self.replies = {}
                 self.completed_at = None
+                self.corrections = dict(event.corrections)
+                self.sub_processors = {}
+                self.confirmations = {}
+                self.extension = None
             case RequestApproved():
                 self.state = RequestState.APPROVED
                 self.decided_by = event.approved_by
@@ -317,6 +476,13 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
                 self.issued_at = event.issued_at
             case ReplyRecorded():
                 self.replies[event.participant] = event
+            case SubProcessorsRequested():
+                self.sub_processors = {item.subprocessor_id: item for item in event.sub_processors}
+            case SubProcessorConfirmed():
+                self.confirmations[event.subprocessor_id] = event
+            case DeadlineExtended():
+                self.deadline = event.deadline
+                self.extension = event
             case RequestCompleted():
                 self.state = RequestState(event.outcome)
                 self.completed_at = event.completed_at

@@ -48,9 +48,11 @@ class DeliveryState(StrEnum):
     """Where one request to one sub-processor stands.
 
     ``pending`` (not yet accepted; retried with back-off) -> ``delivered`` (accepted, waiting
-    for the signed callback) -> ``confirmed``. ``escalated``: attempts or time ran out, or the
-    sub-processor refused the request; it shows in the API and the metrics, and a late
-    confirmation still moves it to ``confirmed``. A request never completes silently (R13).
+    for the signed callback; sent again as a new message, back to ``pending``, when no callback
+    came within ``resend_unconfirmed_after``) -> ``confirmed``. ``escalated``: attempts or time
+    ran out, or the sub-processor refused the request; it shows in the API and the metrics, and
+    a late confirmation still moves it to ``confirmed``. A request never completes silently
+    (R13).
     """
 
     PENDING = "pending"
@@ -88,6 +90,9 @@ class DeliveryPolicy:
     delivery_deadline: timedelta = timedelta(hours=24)
     # From acceptance: no signed callback by then -> escalated.
     confirmation_deadline: timedelta = timedelta(days=3)
+    # From the last attempt: accepted but no signed callback by then -> sent again under a new
+    # webhook-id (their callback may have been lost while we were down, R13).
+    resend_unconfirmed_after: timedelta = timedelta(hours=1)
     timeout: timedelta = timedelta(seconds=10)
 
     def backoff(self, attempts: int) -> timedelta:

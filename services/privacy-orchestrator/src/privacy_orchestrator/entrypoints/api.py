@@ -11,6 +11,9 @@ from fastapi import FastAPI
 from byggrygg_shared.service_api import Lifespan, service_api
 from privacy_orchestrator.entrypoints.errors import ERROR_MAPPING
 from privacy_orchestrator.entrypoints.routers import (
+    contract_ends,
+    exports,
+    organisation_exports,
     records,
     requests,
     subprocessor_callbacks,
@@ -43,6 +46,9 @@ def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
             requests.router,
             subprocessors.router,
             subprocessor_callbacks.router,
+            exports.router,
+            contract_ends.router,
+            organisation_exports.router,
         ),
         readiness_checks=READINESS_CHECKS,
         error_mapping=ERROR_MAPPING,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from byggrygg_shared import webhooks
 from byggrygg_shared.error_mapping import ErrorMapping
 from privacy_orchestrator.domain import errors as domain
+from privacy_orchestrator.domain import triggers
 from privacy_orchestrator.service_layer import errors as service
 
 # error type -> (status, type slug, title, detail)
@@ -56,12 +57,6 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
         "subject-required",
         "Subject required",
         "Name the subject (subject_ref) of the request you file.",
-    ),
-    service.KindNotSupportedYet: (
-        422,
-        "kind-not-supported-yet",
-        "Kind not supported yet",
-        "This kind of request cannot be carried out yet.",
     ),
     domain.NotAwaitingDecision: (
         409,
@@ -153,6 +148,82 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
         "replayed-webhook",
         "Replayed webhook",
         "A message with this webhook-id was already received.",
+    ),
+    # --- the request workflow with sub-processors and rectification (R13, R15) ---
+    service.OrganisationNotYours: (
+        403,
+        "organisation-not-yours",
+        "Organisation not yours to name",
+        "Only platform staff name a request's organisation; yours comes from your sign-in.",
+    ),
+    service.SubjectKeyErased: (
+        409,
+        "subject-erased",
+        "Subject erased",
+        "This person's data was erased; there is nothing left to rectify.",
+    ),
+    service.KeyRingMissing: (
+        500,
+        "key-ring-missing",
+        "Key ring missing",
+        "The orchestrator cannot seal or read personal data without its key ring.",
+    ),
+    # --- access export (R14) ---
+    service.ExportNotFound: (
+        404,
+        "export-not-found",
+        "Not found",
+        "No access export of yours with this request id.",
+    ),
+    service.ExportNotReady: (
+        409,
+        "export-not-ready",
+        "Export not ready",
+        "The access request has not completed; its export is assembled when it does.",
+    ),
+    service.ExportGone: (
+        410,
+        "export-gone",
+        "Export gone",
+        "The access export expired and was deleted. File a new access request.",
+    ),
+    # Automatic triggers and retention clocks (R2, R6, art. 28(3)(g)).
+    service.ContractEndNotFound: (
+        404,
+        "contract-end-not-found",
+        "Not found",
+        "No contract end of this organisation.",
+    ),
+    triggers.ExportOfferClosed: (
+        409,
+        "export-offer-closed",
+        "Export offer closed",
+        "The export offer of this contract end is over: erasure has started.",
+    ),
+    # Organisation export at a contract end (art. 28(3)(g)).
+    service.OrganisationExportRequested: (
+        409,
+        "organisation-export-requested",
+        "Export already requested",
+        "The organisation's export was already requested at this contract end.",
+    ),
+    service.OrganisationExportNotFound: (
+        404,
+        "organisation-export-not-found",
+        "Not found",
+        "The organisation's export was not requested.",
+    ),
+    service.OrganisationExportNotReady: (
+        409,
+        "organisation-export-not-ready",
+        "Export not ready",
+        "Not every person's access request has completed yet; see the progress.",
+    ),
+    service.OrganisationExportGone: (
+        410,
+        "organisation-export-gone",
+        "Export gone",
+        "The export offer of this contract end is over: the data is being erased.",
     ),
 }
 

@@ -48,9 +48,57 @@ class SubjectRequired(ServiceError):
     """Platform staff must name the subject of a request they file."""
 
 
-class KindNotSupportedYet(ServiceError):
-    """Rectification requests are not carried out yet (their corrections need the key ring)."""
-
-
 class HoldNotFound(ServiceError):
     """No legal hold in force with this id."""
+
+
+# --- access export (R14) ---
+
+
+class ExportNotFound(ServiceError):
+    """No access export of this request for the caller: the export is its subject's alone."""
+
+
+class ExportNotReady(ServiceError):
+    """The access request has not completed, so its export is not assembled (yet)."""
+
+
+class ExportGone(ServiceError):
+    """The access export expired or was deleted (also: its subject's key was shredded)."""
+
+
+# --- the request workflow with sub-processors and rectification (R13, R15) ---
+class OrganisationNotYours(ServiceError):
+    """Only platform staff name the organisation of a request; everyone else's comes from
+    their token (a silently ignored field would mislead the caller)."""
+
+
+class SubjectKeyErased(ServiceError):
+    """The subject was erased (their key is shredded): there is nothing left to rectify."""
+
+
+class KeyRingMissing(ServiceError):
+    """The orchestrator runs without a key ring: it cannot seal or read personal data."""
+
+
+class ContractEndNotFound(ServiceError):
+    """No contract end of this organisation that the caller may see (also: another tenant's)."""
+
+
+# --- organisation export at a contract end (art. 28(3)(g)) ---
+
+
+class OrganisationExportRequested(ServiceError):
+    """The organisation's export was already requested at this contract end."""
+
+
+class OrganisationExportNotFound(ServiceError):
+    """The organisation's export was not requested (or the caller may not see it)."""
+
+
+class OrganisationExportNotReady(ServiceError):
+    """Not every access request of the organisation's export has completed yet."""
+
+
+class OrganisationExportGone(ServiceError):
+    """The contract end's export offer is over: its data is being erased."""

@@ -9,10 +9,11 @@ categories cover in its own inventory (``byggrygg_shared.participant.hold_coveri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Final
 from uuid import UUID
 
 from byggrygg_shared.catalogue import discover_inventories
@@ -22,9 +23,20 @@ from byggrygg_shared.contracts.privacy import (
     ExportSubject,
     Hold,
     PrivacyCommand,
+    RectifySubject,
 )
+from byggrygg_shared.inventory import DataCategory
 from privacy_orchestrator.domain.records import RequestKind
-from privacy_orchestrator.service_layer.errors import KindNotSupportedYet
+
+# The category each rectifiable field (``RectifiableField``) belongs to, as identity's data
+# inventory classifies it.
+FIELD_CATEGORIES: Final[Mapping[str, DataCategory]] = {
+    "name": DataCategory.IDENTITY,
+    "email": DataCategory.CONTACT,
+    "phone": DataCategory.CONTACT,
+    "gender": DataCategory.PROFILE,
+    "language": DataCategory.PROFILE,
+}
 
 
 @cache
@@ -51,8 +63,10 @@ def plan_request(
     participants: Sequence[str],
     holds: Sequence[Hold],
     issued_at: datetime,
+    corrections: Mapping[str, str] | None = None,
 ) -> Plan:
-    """The commands that carry out a request of `kind` for the subject."""
+    """The commands that carry out a request of `kind` for the subject. A rectification's
+    `corrections` are key-ring tokens (field -> token) and travel as they are."""
     commands: list[PrivacyCommand] = []
     for participant in participants:
         common = {
@@ -68,6 +82,21 @@ def plan_request(
             case RequestKind.ACCESS:
                 commands.append(ExportSubject.model_validate(common))
             case RequestKind.RECTIFICATION:
-                # The corrections must travel as key-ring tokens: not wired yet.
-                raise KindNotSupportedYet(kind.value)
+                # Every participant gets every correction: each applies what it holds.
+                commands.append(
+                    RectifySubject.model_validate(
+                        {**common, "corrections": dict(corrections or {})}
+                    )
+                )
     return Plan(commands=tuple(commands), holds=tuple(holds) if kind is RequestKind.ERASURE else ())
+
+
+def subprocessor_fields(
+    kind: RequestKind, categories: Sequence[DataCategory], corrected: Sequence[str]
+) -> tuple[str, ...] | None:
+    """Whether a sub-processor that received ``categories`` gets this request: None if not;
+    else the corrected fields it is sent (empty for erasure and access)."""
+    if kind is not RequestKind.RECTIFICATION:
+        return ()
+    fields = tuple(name for name in corrected if FIELD_CATEGORIES[name] in categories)
+    return fields or None

@@ -20,11 +20,31 @@ completes and no participant kept anything (a kept item may be encrypted under t
 key then lives until a later erasure without the hold). As in ``byggrygg_shared.participant``
 the shred runs before the commit: a crash in between leaves the key shredded and the reply
 unrecorded, the reply is redelivered and shredding again is a no-op.
+
+Sub-processors (R13): the fan-out queues a signed request to every sub-processor that received
+the subject's data (``plan.subprocessor_fields``) in the same transaction and records it
+(``SubProcessorsRequested``). A verified callback records the confirmation on the request in
+the callback's own transaction (``record_confirmation``). Whichever answer is the last missing
+one (a participant's reply or a sub-processor's confirmation) completes the request, under the
+request row's lock so that two answers arriving together cannot both miss it. An escalated
+delivery keeps the request open: it shows on the request (``sub_processors``) until a late
+confirmation comes or an operator acts.
+
+Rectification (R15): the corrections are sealed under the subject's key at intake (key-ring
+tokens); the participants get the tokens (``RectifySubject``), a sub-processor the plain
+values of the fields of its categories (it is another company: the delivery's ``changes``,
+cleared once it accepted them).
+
+Access (R14): each participant's export part (a token) and each sub-processor's (plain JSON,
+sealed here under the subject's key) go to ``exports.keep_export_part`` as they arrive; the
+completing transaction calls ``exports.assemble_export``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
@@ -37,26 +57,41 @@ from byggrygg_shared.contracts.privacy import Hold, ParticipantReplied
 from byggrygg_shared.db import transaction
 from byggrygg_shared.envelope import EventMetadata, ReceivedEvent
 from byggrygg_shared.inbox import claim
+from byggrygg_shared.keyring import SubjectErased
 from privacy_orchestrator.adapters import request_store
 from privacy_orchestrator.adapters.request_store import RequestView
 from privacy_orchestrator.domain import records
 from privacy_orchestrator.domain.errors import RequestRuleBroken
 from privacy_orchestrator.domain.records import ActorRole, RequestKind
 from privacy_orchestrator.domain.request import (
+    SUBPROCESSOR_DONE,
     Actor,
     DataSubjectRequest,
+    ExtensionReason,
     IssuedCommand,
     RecordedEvidence,
+    RequestedSubProcessor,
+    SubProcessorConfirmed,
 )
+from privacy_orchestrator.domain.subprocessors import Confirmation, PrivacyAction
+from privacy_orchestrator.service_layer import exports, notices
 from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.errors import (
     HoldNotFound,
+    KeyRingMissing,
     NotYourSubject,
+    OrganisationNotYours,
     RequestNotFound,
+    SubjectKeyErased,
     SubjectRequired,
 )
-from privacy_orchestrator.service_layer.plan import installed_participants, plan_request
+from privacy_orchestrator.service_layer.plan import (
+    installed_participants,
+    plan_request,
+    subprocessor_fields,
+)
 from privacy_orchestrator.service_layer.records import append_completion_record
+from privacy_orchestrator.service_layer.subprocessors import send_privacy_request
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +126,9 @@ class Filed:
 
 
 def _filing(principal: Principal, subject_ref: str | None, organisation_id: UUID | None) -> Filed:
+    if organisation_id is not None and not principal.is_platform_staff:
+        # Refused, not ignored: the caller must not believe their organisation was taken.
+        raise OrganisationNotYours()
     own = subject_ref is None or subject_ref == principal.subject_ref
     if principal.is_platform_staff and not own:
         assert subject_ref is not None
@@ -117,9 +155,19 @@ async def file_request(
     kind: RequestKind,
     subject_ref: str | None = None,
     organisation_id: UUID | None = None,
+    corrections: Mapping[str, str] | None = None,
+    notify_email: str | None = None,
 ) -> RequestView:
-    """Receive a request; approved (and fanned out) at once unless a contact person forwards it."""
+    """Receive a request; approved (and fanned out) at once unless a contact person forwards it.
+
+    `notify_email`: where to tell the person if data is kept when it ends (R10, `notices`).
+
+    A rectification's `corrections` (field -> new value, validated by the caller's schema) are
+    sealed under the subject's key before anything is written (R15)."""
     filed = _filing(principal, subject_ref, organisation_id)
+    if (kind is RequestKind.RECTIFICATION) != bool(corrections):
+        raise RequestRuleBroken("a rectification, and only a rectification, has corrections")
+    tokens = await _seal(deps, filed.subject_ref, corrections or {})
     now = deps.clock()
     request = DataSubjectRequest.receive(
         request_id=deps.ids.new_id(),
@@ -127,14 +175,47 @@ async def file_request(
         subject_ref=filed.subject_ref,
         organisation_id=filed.organisation_id,
         requested_by=_actor(principal, filed.role, now),
+        corrections=tokens,
     )
     async with transaction(deps.pool) as conn:
-        await _fan_out_if_approved(conn, deps, request)
-        await _save(conn, deps, request)
+        if notify_email is not None:
+            await notices.remember_notify_address(
+                conn, deps, request_id=request.id, address=notify_email
+            )
+        await open_request(conn, deps, request)
         view = await request_store.find_request(conn, request.id)
     assert view is not None
     logger.info("request %s received (%s, %s)", request.id, kind.value, request.state.value)
     return view
+
+
+async def _seal(deps: Dependencies, subject_ref: str, values: Mapping[str, str]) -> dict[str, str]:
+    """Each value as a key-ring token under the subject's key (R15)."""
+    if not values:
+        return {}
+    if deps.keyring is None:
+        raise KeyRingMissing()
+    try:
+        return {
+            name: await deps.keyring.encrypt(subject_ref, value) for name, value in values.items()
+        }
+    except SubjectErased:
+        raise SubjectKeyErased() from None
+
+
+async def _unseal(
+    deps: Dependencies, subject_ref: str, tokens: Mapping[str, str]
+) -> dict[str, str]:
+    """The plain values of a rectification's tokens (for a sub-processor, another company)."""
+    if deps.keyring is None:
+        raise KeyRingMissing()
+    values = {}
+    for name, token in tokens.items():
+        value = await deps.keyring.decrypt(subject_ref, token)
+        if not isinstance(value, str):
+            raise SubjectKeyErased()
+        values[name] = value
+    return values
 
 
 async def decide(
@@ -157,6 +238,8 @@ async def decide(
         else:
             request.reject(actor, reason or "manifestly_unfounded")
         await _save(conn, deps, request)
+        # Rejected: nothing to tell by mail; the notify address (if any) goes (R10).
+        await notices.notice_for_kept_data(conn, deps, request)
         view = await request_store.find_request(conn, request.id)
     assert view is not None
     return view
@@ -188,9 +271,62 @@ def _may_read(principal: Principal, view: RequestView) -> bool:
     )
 
 
-async def list_requests(deps: Dependencies, *, state: str | None, limit: int) -> list[RequestView]:
+async def list_requests(
+    deps: Dependencies,
+    *,
+    state: str | None,
+    limit: int,
+    overdue: bool | None = None,
+    escalated: bool | None = None,
+    subject_ref: str | None = None,
+) -> list[RequestView]:
+    """Requests oldest first, filtered (state, overdue, a sub-processor escalated, one
+    subject's) before the limit."""
     async with deps.pool.acquire() as conn:
-        return await request_store.list_requests(conn, state=state, limit=limit)
+        return await request_store.list_requests(
+            conn,
+            state=state,
+            limit=limit,
+            today=deps.clock().date(),
+            overdue=overdue,
+            escalated=escalated,
+            subject_ref=subject_ref,
+        )
+
+
+async def extend_deadline(
+    deps: Dependencies,
+    principal: Principal,
+    request_id: UUID,
+    *,
+    months: int,
+    reason: ExtensionReason,
+) -> RequestView:
+    """Platform staff extend an open request's deadline once, by one or two months (art.
+    12(3)); the caller checked the staff role."""
+    async with transaction(deps.pool) as conn:
+        await request_store.lock_request(conn, request_id)
+        request = await deps.requests.get(conn, request_id)
+        if request is None:
+            raise RequestNotFound(request_id)
+        request.extend_deadline(
+            _actor(principal, ActorRole.PLATFORM_STAFF, deps.clock()), months=months, reason=reason
+        )
+        await _save(conn, deps, request)
+        view = await request_store.find_request(conn, request.id)
+    assert view is not None
+    return view
+
+
+async def open_request(
+    conn: asyncpg.Connection, deps: Dependencies, request: DataSubjectRequest
+) -> None:
+    """Store a request just received (or approved) in the caller's transaction, its commands
+    and sub-processor requests queued when it is approved: filing's last step, shared by the
+    requests people file and the ones the orchestrator files itself (``automatic``, the
+    controller's ``organisation_exports``)."""
+    await _fan_out_if_approved(conn, deps, request)
+    await _save(conn, deps, request)
 
 
 async def _save(conn: asyncpg.Connection, deps: Dependencies, request: DataSubjectRequest) -> None:
@@ -229,6 +365,7 @@ async def _fan_out_if_approved(
         participants=deps.participants or installed_participants(),
         holds=holds,
         issued_at=now,
+        corrections=request.corrections,
     )
     tenant = None if request.organisation_id is None else str(request.organisation_id)
     metas = [
@@ -261,6 +398,51 @@ async def _fan_out_if_approved(
         request_store.hold_ids(plan.holds),
         now,
     )
+    await _request_sub_processors(conn, deps, request)
+
+
+async def _request_sub_processors(
+    conn: asyncpg.Connection, deps: Dependencies, request: DataSubjectRequest
+) -> None:
+    """Queue a signed request to every sub-processor that received the subject's data (R13),
+    in the fan-out's transaction, and record them on the request."""
+    ctx = deps.subprocessors
+    if ctx is None:
+        return
+    action = PrivacyAction(request.kind.value)
+    plain: dict[str, str] | None = None
+    requested = []
+    for entry in await ctx.store.all(conn):
+        fields = subprocessor_fields(request.kind, entry.data_categories, list(request.corrections))
+        if fields is None:
+            continue
+        changes = None
+        if fields:
+            plain = (
+                plain
+                if plain is not None
+                else await _unseal(deps, request.subject_ref, request.corrections)
+            )
+            changes = {name: plain[name] for name in fields}
+        delivery_id = await send_privacy_request(
+            conn,
+            ctx,
+            entry.id,
+            request_id=request.id,
+            action=action,
+            subject_ref=request.subject_ref,
+            callback_url=f"{deps.callback_base_url}/subprocessors/{entry.id}/callbacks",
+            changes=changes,
+        )
+        requested.append(
+            RequestedSubProcessor(
+                subprocessor_id=entry.id,
+                name=entry.name,
+                organisation_number=entry.organisation_number,
+                delivery_id=delivery_id,
+            )
+        )
+    request.request_sub_processors(requested, deps.clock())
 
 
 # --- replies --------------------------------------------------------------------------------
@@ -277,6 +459,7 @@ async def record_reply(
     async with transaction(deps.pool) as conn:
         if not await claim(conn, consumer=REPLIES_CONSUMER, event_id=received.id):
             return False
+        await request_store.lock_request(conn, reply.request_id)
         request = await deps.requests.get(conn, reply.request_id)
         if request is None:
             logger.warning("reply for unknown request %s ignored", reply.request_id)
@@ -296,15 +479,153 @@ async def record_reply(
             return False
         if not recorded:
             return False
-        if request.all_replied:
-            request.complete(deps.clock())
-        await _save(conn, deps, request)
-        if request.completed_at is not None:
-            if _shred_after(request) and deps.keyring is not None:
-                await deps.keyring.shred(request.subject_ref)
-            await append_completion_record(deps, completion_content(request), conn=conn)
-            logger.info("request %s %s", request.id, request.state.value)
+        if reply.export is not None:
+            await exports.keep_export_part(
+                conn,
+                deps,
+                request_id=request.id,
+                participant=reply.participant,
+                export_token=reply.export,
+            )
+        await _save_and_complete_if_answered(conn, deps, request)
     return True
+
+
+async def record_confirmation(
+    conn: asyncpg.Connection, deps: Dependencies, confirmation: Confirmation
+) -> None:
+    """Record a sub-processor's verified confirmation on its request, in the callback's
+    transaction; complete the request when it was the last missing answer (R13).
+
+    A confirmation of a request this workflow does not know (sent by hand) or no longer
+    waits for is logged and left as the sub-processor store recorded it.
+    """
+    await request_store.lock_request(conn, confirmation.request_id)
+    request = await deps.requests.get(conn, confirmation.request_id)
+    if request is None:
+        logger.warning("confirmation for unknown request %s", confirmation.request_id)
+        return
+    try:
+        recorded = request.record_confirmation(
+            subprocessor_id=confirmation.subprocessor_id,
+            outcome=confirmation.outcome,
+            records=confirmation.records,
+            fields=confirmation.fields,
+            completed_at=confirmation.completed_at,
+            confirmed_at=confirmation.confirmed_at,
+            webhook_id=confirmation.webhook_id,
+        )
+    except RequestRuleBroken as error:
+        logger.warning("confirmation for request %s not recorded: %s", request.id, error)
+        return
+    if not recorded:
+        return
+    if request.kind is RequestKind.ACCESS and confirmation.export is not None:
+        # Their record is personal data: sealed under the subject's key before it is kept.
+        if deps.keyring is None:
+            raise KeyRingMissing()
+        token = await deps.keyring.encrypt(
+            request.subject_ref, json.dumps(confirmation.export, sort_keys=True)
+        )
+        await exports.keep_export_part(
+            conn,
+            deps,
+            request_id=request.id,
+            participant=f"subprocessor:{confirmation.subprocessor_name}",
+            export_token=token,
+        )
+    await _save_and_complete_if_answered(conn, deps, request)
+
+
+async def _save_and_complete_if_answered(
+    conn: asyncpg.Connection, deps: Dependencies, request: DataSubjectRequest
+) -> None:
+    """Save the request, completing it first when every participant replied and every
+    sub-processor confirmed; then the key shred, the export and the record (R14, R19)."""
+    if request.all_answered:
+        request.complete(deps.clock())
+    await _save(conn, deps, request)
+    if request.completed_at is None:
+        return
+    if _shred_after(request) and deps.keyring is not None:
+        await deps.keyring.shred(request.subject_ref)
+    if request.kind is RequestKind.ACCESS:
+        await exports.assemble_export(conn, deps, request)
+    reports = await _subprocessor_reports(conn, deps, request)
+    # R10: the kept-data mail is queued in this transaction; the record names it.
+    notice = await notices.notice_for_kept_data(conn, deps, request)
+    await append_completion_record(
+        deps,
+        completion_content(
+            request, sub_processors=reports, notices=() if notice is None else (notice,)
+        ),
+        conn=conn,
+    )
+    logger.info("request %s %s", request.id, request.state.value)
+
+
+_EVIDENCE_OF: Final = {
+    "erased": (records.EvidenceAction.ERASED, "records"),
+    "rectified": (records.EvidenceAction.RECTIFIED, "fields"),
+    "exported": (records.EvidenceAction.EXPORTED, "records"),
+}
+
+
+async def _subprocessor_reports(
+    conn: asyncpg.Connection, deps: Dependencies, request: DataSubjectRequest
+) -> list[records.SubProcessorReport]:
+    """Each sub-processor's part of the record: the signed call (when first sent, how many
+    attempts), the callback's time and what it said it did (R13, R19)."""
+    if not request.sub_processors or deps.subprocessors is None:
+        return []
+    store = deps.subprocessors.store
+    rows = {row["id"]: row for row in await store.deliveries(conn, request_id=request.id)}
+    reports = []
+    for asked in sorted(request.sub_processors.values(), key=lambda item: item.name):
+        confirmed = request.confirmations[asked.subprocessor_id]
+        row = rows[asked.delivery_id]
+        attempts = await store.attempts(conn, asked.delivery_id)
+        reports.append(
+            _subprocessor_report(
+                asked,
+                confirmed,
+                webhook_id=row["webhook_id"],
+                sent_at=attempts[0]["attempted_at"] if attempts else row["created_at"],
+                attempts=max(row["attempts"], 1),
+            )
+        )
+    return reports
+
+
+def _subprocessor_report(
+    asked: RequestedSubProcessor,
+    confirmed: SubProcessorConfirmed,
+    *,
+    webhook_id: str,
+    sent_at: datetime,
+    attempts: int,
+) -> records.SubProcessorReport:
+    done = confirmed.outcome in SUBPROCESSOR_DONE
+    evidence = []
+    if confirmed.outcome in _EVIDENCE_OF:
+        action, counted = _EVIDENCE_OF[confirmed.outcome]
+        evidence.append(
+            records.Evidence(
+                location=f"sub-processor {counted}",
+                action=action,
+                count=confirmed.records if counted == "records" else confirmed.fields,
+            )
+        )
+    return records.SubProcessorReport(
+        name=asked.name,
+        organisation_number=asked.organisation_number,
+        webhook_id=webhook_id,
+        sent_at=sent_at,
+        attempts=attempts,
+        outcome=records.Outcome.COMPLETED if done else records.Outcome.FAILED,
+        confirmed_at=confirmed.confirmed_at,
+        evidence=evidence,
+    )
 
 
 def _shred_after(request: DataSubjectRequest) -> bool:
@@ -312,7 +633,12 @@ def _shred_after(request: DataSubjectRequest) -> bool:
     return request.kind is RequestKind.ERASURE and request.state.value == "completed"
 
 
-def completion_content(request: DataSubjectRequest) -> records.RecordContent:
+def completion_content(
+    request: DataSubjectRequest,
+    *,
+    sub_processors: Sequence[records.SubProcessorReport] = (),
+    notices: Sequence[records.Notice] = (),
+) -> records.RecordContent:
     """What the completion record states (R19): roles, evidence, outcome; no personal data."""
     assert request.completed_at is not None
     assert request.issued_at is not None
@@ -359,15 +685,22 @@ def completion_content(request: DataSubjectRequest) -> records.RecordContent:
         requested_by=_record_actor(request.requested_by),
         approved_by=None if request.decided_by is None else _record_actor(request.decided_by),
         participants=reports,
+        sub_processors=tuple(sub_processors),
         kept=kept,
+        notices=tuple(notices),
         outcome=records.Outcome(request.state.value),
         completed_at=request.completed_at,
+        reason=None
+        if request.extension is None
+        else f"deadline_extended:{request.extension.reason}",
     )
 
 
 def _record_actor(actor: Actor) -> records.Actor:
     # A role, the organisation and the time: never the account (R19).
-    return records.Actor(role=actor.role, at=actor.at, organisation_id=actor.organisation_id)
+    return records.Actor(
+        role=actor.role, at=actor.at, organisation_id=actor.organisation_id, trigger=actor.trigger
+    )
 
 
 # --- legal holds ----------------------------------------------------------------------------

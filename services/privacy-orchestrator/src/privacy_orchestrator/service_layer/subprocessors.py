@@ -3,14 +3,17 @@
 - The register: list, get, add, update (optimistic: the version the caller saw); HeiHallo is
   seeded on first start (`seed_heihallo`).
 - Out: `send_privacy_request` writes a pending delivery in the caller's transaction (an
-  outbox: nothing leaves unless that transaction commits); `DeliveryWorker` sends it after
-  commit, signed per Standard Webhooks, retries with back-off, records every attempt, and
-  escalates after ``max_attempts`` failures, a refusal or the deadline. A 409 answer means the
-  sub-processor already accepted this ``webhook-id``.
+  outbox: nothing leaves unless that transaction commits) and notifies
+  ``DELIVERY_CHANNEL``, which PostgreSQL delivers on commit; `DeliveryWorker` LISTENs (and
+  polls, for a missed notification or a retry coming due) and sends it after commit, signed
+  per Standard Webhooks, retries with back-off, records every attempt, and escalates after
+  ``max_attempts`` failures, a refusal or the deadline. A 409 answer means the sub-processor
+  already accepted this ``webhook-id``.
 - In: `receive_callback` verifies a callback with the sub-processor's callback secret and
   records the confirmation in the same transaction as the replay receipt
-  (`PostgresWebhookReceipts`). `confirmations_for(conn, request_id)` is what the request
-  workflow reads.
+  (`PostgresWebhookReceipts`), and hands it to the request workflow's ``on_confirmed`` in
+  that same transaction (the workflow records it on the request and may complete it, R13).
+  `confirmations_for(conn, request_id)` lists what was confirmed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -90,6 +93,12 @@ HEIHALLO_AGREEMENT_DATE: Final = date(2024, 1, 15)
 HEIHALLO_CATEGORIES: Final = (DataCategory.IDENTITY, DataCategory.CONTACT)
 # An access export is one person's record at one sub-processor: generous, but bounded.
 MAX_CALLBACK_BYTES: Final = 1024 * 1024
+
+# NOTIFY channel of new deliveries: the worker wakes at the commit instead of its next poll.
+DELIVERY_CHANNEL: Final = "byggrygg_subprocessor_deliveries"
+
+# The request workflow's step for a new confirmation, run in the callback's transaction.
+OnConfirmed = Callable[[asyncpg.Connection, Confirmation], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -238,6 +247,7 @@ async def send_privacy_request(
         raise SubProcessorNotFound()
     now = ctx.clock()
     delivery_id = ctx.new_id()
+    await conn.execute("SELECT pg_notify($1, '')", DELIVERY_CHANNEL)
     return await ctx.store.add_delivery(
         conn,
         delivery_id=delivery_id,
@@ -263,6 +273,7 @@ class DeliveryWorker:
 
     async def deliver_due(self) -> int:
         """Attempt every delivery due now; how many attempts were made."""
+        await self._resend_unconfirmed()
         made = 0
         while await self._deliver_one():
             made += 1
@@ -270,16 +281,53 @@ class DeliveryWorker:
         await self._update_gauge()
         return made
 
+    async def _resend_unconfirmed(self) -> None:
+        """Accepted but never confirmed within ``resend_unconfirmed_after``: send it again as
+        a new message. Their callback may have been lost (we were down while they retried);
+        a sub-processor confirms a request sent again under its first confirmation's id, so a
+        confirmation that did arrive is refused as a replay and nothing is recorded twice.
+        A rectification's changes were cleared at acceptance: the new message carries none
+        (they were applied when it was accepted)."""
+        ctx = self._ctx
+        now = ctx.clock()
+        async with transaction(ctx.pool) as conn:
+            for delivery_id in await ctx.store.unconfirmed_to_resend(
+                conn, last_attempt_before=now - ctx.policy.resend_unconfirmed_after
+            ):
+                await ctx.store.requeue(
+                    conn,
+                    delivery_id,
+                    webhook_id=f"msg_{ctx.new_id().hex}",
+                    now=now,
+                    deadline=now + ctx.policy.delivery_deadline,
+                )
+                log.info("sub-processor request unconfirmed, sent again: delivery=%s", delivery_id)
+
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        wake = asyncio.Event()
+
+        def on_notify(*_: object) -> None:
+            wake.set()
+
+        async with contextlib.AsyncExitStack() as stack:
             try:
-                made = await self.deliver_due()
-            except Exception as error:  # the worker outlives any one bad pass
-                log.warning("sub-processor delivery pass failed: %s", type(error).__name__)
-                made = 0
-            if made == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self._poll_interval)
+                listener = await stack.enter_async_context(self._ctx.pool.acquire())
+                await listener.add_listener(DELIVERY_CHANNEL, on_notify)
+                # Runs before the connection goes back to the pool: a pooled connection
+                # must not keep this worker's listener.
+                stack.push_async_callback(_stop_listening, listener, on_notify)
+            except (OSError, asyncpg.PostgresError) as error:
+                # Without a listener the poll alone finds the deliveries, a little later.
+                log.warning("sub-processor deliveries: polling only (%s)", type(error).__name__)
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    made = await self.deliver_due()
+                except Exception as error:  # the worker outlives any one bad pass
+                    log.warning("sub-processor delivery pass failed: %s", type(error).__name__)
+                    made = 0
+                if made == 0:
+                    await _wait_any(stop, wake, self._poll_interval)
 
     async def _deliver_one(self) -> bool:
         ctx = self._ctx
@@ -382,6 +430,17 @@ class DeliveryWorker:
             deliveries_by_state.labels(state=str(state)).set(counts.get(str(state), 0))
 
 
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Until ``stop`` or ``wake`` is set, or ``seconds`` passed."""
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+
+
 async def deliveries(
     ctx: SubProcessorContext,
     *,
@@ -436,8 +495,12 @@ async def receive_callback(
     subprocessor_id: UUID,
     body: bytes,
     headers: Mapping[str, str],
+    *,
+    on_confirmed: OnConfirmed | None = None,
 ) -> Confirmation:
-    """Verify and record a sub-processor's confirmation (R13).
+    """Verify and record a sub-processor's confirmation (R13); a new one is passed to
+    ``on_confirmed`` in the same transaction (its failure stores nothing: the sub-processor's
+    retry finds everything as before).
 
     Raises the `byggrygg_shared.webhooks` rejections (counted): MalformedWebhook (400),
     BadSignature or StaleTimestamp (401), ReplayedWebhook (409); SubProcessorNotFound,
@@ -479,7 +542,11 @@ async def receive_callback(
             webhook_id=message.webhook_id,
             export=data.export,
         )
-        await ctx.store.add_confirmation(conn, confirmation, delivery_id=delivery["id"])
+        if (
+            await ctx.store.add_confirmation(conn, confirmation, delivery_id=delivery["id"])
+            and on_confirmed is not None
+        ):
+            await on_confirmed(conn, confirmation)
     confirmations_total.labels(subprocessor=entry.name).inc()
     return confirmation
 
@@ -487,3 +554,9 @@ async def receive_callback(
 async def confirmations_for(conn: asyncpg.Connection, request_id: UUID) -> list[Confirmation]:
     """Every sub-processor's verified confirmation of ``request_id`` (for the request workflow)."""
     return await SubProcessorStore().confirmations_for(conn, request_id)
+
+
+async def _stop_listening(listener: asyncpg.Connection, callback: Callable[..., object]) -> None:
+    if not listener.is_closed():
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            await listener.remove_listener(DELIVERY_CHANNEL, callback)

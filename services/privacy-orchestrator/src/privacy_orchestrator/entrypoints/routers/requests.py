@@ -15,14 +15,18 @@ from privacy_orchestrator.domain.records import RequestKind
 from privacy_orchestrator.domain.request import FINAL_STATES, RequestState
 from privacy_orchestrator.entrypoints.dependencies import Caller, ContactPerson, Deps, Staff
 from privacy_orchestrator.schemas import (
+    SUBJECT_REF_PATTERN,
+    DeadlineExtend,
+    DeadlineExtensionRead,
     HoldCreate,
     HoldRead,
     ParticipantProgress,
     RequestCreate,
     RequestDecision,
     RequestRead,
+    SubProcessorProgress,
 )
-from privacy_orchestrator.service_layer import requests
+from privacy_orchestrator.service_layer import requests, triggers
 from privacy_orchestrator.service_layer.context import Dependencies
 
 router = APIRouter(tags=["requests"])
@@ -39,6 +43,7 @@ def _read(deps: Dependencies, view: RequestView) -> RequestRead:
         subject_ref=view.subject_ref,
         organisation_id=view.organisation_id,
         requested_by_role=view.requested_by_role,
+        trigger=view.trigger,
         received_at=view.received_at,
         deadline=view.deadline,
         overdue=RequestState(view.state) not in FINAL_STATES and today > view.deadline,
@@ -46,8 +51,13 @@ def _read(deps: Dependencies, view: RequestView) -> RequestRead:
             name: ParticipantProgress.model_validate(progress)
             for name, progress in view.participants.items()
         },
+        sub_processors=[SubProcessorProgress.model_validate(item) for item in view.sub_processors],
+        deadline_extension=None
+        if view.deadline_extension is None
+        else DeadlineExtensionRead.model_validate(view.deadline_extension),
         reason=view.reason,
         completed_at=view.completed_at,
+        notice=view.notice,
     )
 
 
@@ -57,8 +67,9 @@ def _read(deps: Dependencies, view: RequestView) -> RequestRead:
     summary="File a data-subject request",
     description="About yourself (omit `subject_ref`; approved at once, R17); as platform staff "
     "about any subject; as an organisation's contact person, forwarding an employee's request "
-    "(it waits for a contact person's approval, R18).",
-    responses=problem_responses(401, 403, 422),
+    "(it waits for a contact person's approval, R18). A rectification names its "
+    "`corrections` (R15). `organisation_id` is for staff only (anyone else: 403).",
+    responses=problem_responses(401, 403, 409, 422),
 )
 async def file_request(deps: Deps, caller: Caller, body: RequestCreate) -> RequestRead:
     view = await requests.file_request(
@@ -67,6 +78,8 @@ async def file_request(deps: Deps, caller: Caller, body: RequestCreate) -> Reque
         kind=RequestKind(body.kind),
         subject_ref=body.subject_ref,
         organisation_id=body.organisation_id,
+        corrections=None if body.corrections is None else body.corrections.values(),
+        notify_email=body.notify_email,
     )
     return _read(deps, view)
 
@@ -112,13 +125,41 @@ async def list_requests(
     _staff: Staff,
     state: Annotated[RequestState | None, Query()] = None,
     overdue: Annotated[bool | None, Query(description="Only overdue (or not overdue).")] = None,
+    escalated: Annotated[
+        bool | None,
+        Query(description="Only requests with (or without) an escalated sub-processor."),
+    ] = None,
+    subject_ref: Annotated[
+        str | None,
+        Query(pattern=SUBJECT_REF_PATTERN, description="Only the requests about this subject."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RequestRead]:
     found = await requests.list_requests(
-        deps, state=None if state is None else state.value, limit=limit
+        deps,
+        state=None if state is None else state.value,
+        limit=limit,
+        overdue=overdue,
+        escalated=escalated,
+        subject_ref=subject_ref,
     )
-    answers = [_read(deps, view) for view in found]
-    return [a for a in answers if overdue is None or a.overdue == overdue]
+    return [_read(deps, view) for view in found]
+
+
+@router.post(
+    "/requests/{request_id}/extend-deadline",
+    summary="Extend an open request's deadline by one or two months (platform staff)",
+    description="Once per request, with a reason code (art. 12(3)); the person must be told "
+    "why within the first month.",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def extend_deadline(
+    deps: Deps, caller: Staff, request_id: RequestId, body: DeadlineExtend
+) -> RequestRead:
+    view = await requests.extend_deadline(
+        deps, caller, request_id, months=body.months, reason=body.reason
+    )
+    return _read(deps, view)
 
 
 @router.post(
@@ -146,5 +187,6 @@ async def add_hold(deps: Deps, _staff: Staff, body: HoldCreate) -> HoldRead:
     response_class=Response,
 )
 async def release_hold(deps: Deps, _staff: Staff, hold_id: Annotated[UUID, Path()]) -> Response:
-    await requests.release_hold(deps, hold_id)
+    # Releasing erases what the subject's last erasure kept, if anything (R16).
+    await triggers.release_hold(deps, hold_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,238 @@
+"""What identity's events mean for the orchestrator (R2, R6): erasures to file, subjects to
+know, contract ends to offer back.
+
+- ``LicenceRevoked`` / ``SubscriptionCancelled`` (user topic): the subject's erasure is filed
+  at once, approved, with an AUTOMATIC actor and the trigger's code (``file_automatic_erasure``).
+- ``UserCreated`` / ``LicenceGranted`` (user topic): the subject joins its organisation's
+  directory; ``UserErased``: it leaves every directory.
+- ``ContractEnded`` (organisation topic): the contract end is recorded with an export offer to
+  the organisation's controller (art. 28(3)(g)) for the configured number of days; the
+  retention scheduler (``service_layer.retention``) files the erasures when the offer is over.
+- ``ComplaintOpened`` (consent's complaint topic): a legal hold ``open_complaint`` on the
+  categories the complaint's areas hold in other services (``COMPLAINT_HOLD_CATEGORIES``);
+  ``ComplaintResolved``: the hold is released and, if the subject's latest erasure kept
+  something, a follow-up erasure is filed (R16, R21).
+
+Each handler claims the event in the inbox in the same transaction as its effect, so a
+redelivered event changes nothing (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Final
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+import asyncpg
+
+from byggrygg_shared.contracts import correspondence, identity
+from byggrygg_shared.db import transaction
+from byggrygg_shared.envelope import ReceivedEvent
+from byggrygg_shared.inbox import claim
+from privacy_orchestrator.adapters import complaint_holds, contract_end_store, subject_directory
+from privacy_orchestrator.domain.triggers import (
+    Trigger,
+    complaint_hold_categories,
+    complaint_hold_id,
+    offer_until,
+)
+from privacy_orchestrator.service_layer.automatic import file_automatic_erasure
+from privacy_orchestrator.service_layer.context import Dependencies
+from privacy_orchestrator.service_layer.errors import HoldNotFound
+
+logger = logging.getLogger(__name__)
+
+USER_EVENTS_CONSUMER: Final = "privacy-orchestrator.identity-users"
+ORGANISATION_EVENTS_CONSUMER: Final = "privacy-orchestrator.identity-organisations"
+COMPLAINT_EVENTS_CONSUMER: Final = "privacy-orchestrator.consent-complaints"
+
+
+@dataclass(frozen=True)
+class TriggerSettings:
+    """Where identity's and consent's events are read from, and how long a contract end's
+    offer runs."""
+
+    user_topic: str
+    organisation_topic: str
+    complaint_topic: str
+    export_offer_days: int
+
+
+def event_uuid(received: ReceivedEvent) -> UUID:
+    """The CloudEvent id as a UUID (the platform's ids are UUIDs; any other string maps to a
+    stable UUID of its own)."""
+    try:
+        return UUID(received.id)
+    except ValueError:
+        return uuid5(NAMESPACE_URL, f"cloudevent:{received.source}:{received.id}")
+
+
+async def erase_on_access_ended(
+    deps: Dependencies,
+    event: identity.LicenceRevoked | identity.SubscriptionCancelled,
+    received: ReceivedEvent,
+) -> UUID | None:
+    """File the subject's erasure (R6); the request's id, or None if nothing was filed (a
+    redelivery, or an erasure of the subject already open)."""
+    trigger = (
+        Trigger.LICENCE_REVOKED
+        if isinstance(event, identity.LicenceRevoked)
+        else Trigger.SUBSCRIPTION_CANCELLED
+    )
+    async with transaction(deps.pool) as conn:
+        if not await claim(conn, consumer=USER_EVENTS_CONSUMER, event_id=received.id):
+            return None
+        request_id = await file_automatic_erasure(
+            conn,
+            deps,
+            subject_ref=event.subject_ref,
+            organisation_id=event.organisation_id,
+            trigger=trigger.value,
+            trigger_id=event_uuid(received),
+        )
+    if request_id is not None:
+        logger.info("erasure %s filed automatically (%s)", request_id, trigger.value)
+    return request_id
+
+
+async def list_subject(
+    deps: Dependencies,
+    event: identity.UserCreated | identity.LicenceGranted,
+    received: ReceivedEvent,
+) -> bool:
+    """Add the subject to its organisation's directory; False if the event was applied."""
+    async with transaction(deps.pool) as conn:
+        if not await claim(conn, consumer=USER_EVENTS_CONSUMER, event_id=received.id):
+            return False
+        await subject_directory.list_subject(
+            conn,
+            organisation_id=event.organisation_id,
+            subject_ref=event.subject_ref,
+            at=deps.clock(),
+        )
+    return True
+
+
+async def forget_erased_subject(
+    deps: Dependencies, event: identity.UserErased, received: ReceivedEvent
+) -> bool:
+    """Identity erased the user: the subject leaves every directory."""
+    async with transaction(deps.pool) as conn:
+        if not await claim(conn, consumer=USER_EVENTS_CONSUMER, event_id=received.id):
+            return False
+        await subject_directory.forget_subject(conn, event.subject_ref)
+    return True
+
+
+async def record_contract_end(
+    deps: Dependencies,
+    event: identity.ContractEnded,
+    received: ReceivedEvent,
+    *,
+    offer_days: int,
+) -> bool:
+    """Record the contract end and open its export offer (art. 28(3)(g)); False if the event
+    was applied, or the organisation's contract end is already recorded."""
+    async with transaction(deps.pool) as conn:
+        if not await claim(conn, consumer=ORGANISATION_EVENTS_CONSUMER, event_id=received.id):
+            return False
+        now = deps.clock()
+        recorded = await contract_end_store.record_contract_end(
+            conn,
+            contract_end_id=event_uuid(received),
+            organisation_id=event.organisation_id,
+            ended_on=event.ended_on,
+            retention=list(event.retention),
+            recorded_at=now,
+            offer_until=offer_until(ended_on=event.ended_on, recorded_at=now, days=offer_days),
+        )
+    if recorded:
+        logger.info("contract end of organisation %s recorded", event.organisation_id)
+    else:
+        logger.warning("contract end of organisation %s already recorded", event.organisation_id)
+    return recorded
+
+
+# --- complaint holds (R16, R21) -------------------------------------------------------------
+
+
+async def hold_for_complaint(
+    deps: Dependencies, event: correspondence.ComplaintOpened, received: ReceivedEvent
+) -> bool:
+    """Place the complaint's legal hold (basis ``open_complaint``) on the categories its areas
+    hold in other services; False if the event was applied or the areas need no hold."""
+    categories = complaint_hold_categories(event.concerns)
+    async with transaction(deps.pool) as conn:
+        if not await claim(conn, consumer=COMPLAINT_EVENTS_CONSUMER, event_id=received.id):
+            return False
+        if not categories:
+            return False
+        return await complaint_holds.place_hold(
+            conn,
+            hold_id=complaint_hold_id(event.complaint_id),
+            subject_ref=event.subject_ref,
+            categories=categories,
+            at=deps.clock(),
+        )
+
+
+async def release_complaint_hold(
+    deps: Dependencies, event: correspondence.ComplaintResolved, received: ReceivedEvent
+) -> UUID | None:
+    """Release the complaint's hold and erase what the subject's last erasure kept; the
+    follow-up request's id, or None."""
+    async with transaction(deps.pool) as conn:
+        if not await claim(conn, consumer=COMPLAINT_EVENTS_CONSUMER, event_id=received.id):
+            return None
+        await complaint_holds.release_hold(
+            conn, complaint_hold_id(event.complaint_id), deps.clock()
+        )
+        request_id = await erase_what_was_kept(
+            conn,
+            deps,
+            subject_ref=event.subject_ref,
+            trigger=Trigger.COMPLAINT_RESOLVED,
+            trigger_id=event_uuid(received),
+        )
+    if request_id is not None:
+        logger.info("follow-up erasure %s filed (complaint resolved)", request_id)
+    return request_id
+
+
+async def release_hold(deps: Dependencies, hold_id: UUID) -> UUID | None:
+    """Staff release a legal hold (R16): ``HoldNotFound`` if none is in force; if the
+    subject's latest erasure kept something, a follow-up erasure (trigger ``hold_released``)
+    in the same transaction; its id, or None."""
+    async with transaction(deps.pool) as conn:
+        subject_ref = await complaint_holds.release_any_hold(conn, hold_id, deps.clock())
+        if subject_ref is None:
+            raise HoldNotFound(hold_id)
+        return await erase_what_was_kept(
+            conn, deps, subject_ref=subject_ref, trigger=Trigger.HOLD_RELEASED, trigger_id=hold_id
+        )
+
+
+async def erase_what_was_kept(
+    conn: asyncpg.Connection,
+    deps: Dependencies,
+    *,
+    subject_ref: str,
+    trigger: Trigger,
+    trigger_id: UUID,
+) -> UUID | None:
+    """After a hold was released (a complaint resolved, R21; staff released a hold, R16): if the
+    subject's latest erasure ended ``partially_completed`` (something was kept), file a
+    follow-up erasure, which keeps only what holds still in force cover. In the caller's
+    transaction; None when nothing is filed."""
+    latest = await complaint_holds.latest_erasure(conn, subject_ref)
+    if latest is None or latest.state != "partially_completed":
+        return None
+    return await file_automatic_erasure(
+        conn,
+        deps,
+        subject_ref=subject_ref,
+        organisation_id=latest.organisation_id,
+        trigger=trigger.value,
+        trigger_id=trigger_id,
+    )
