@@ -1,7 +1,8 @@
 """Fixtures of the cross-service tests (tests/e2e, tests/security, tests/infra).
 
 - ``identity_service`` / ``identity``: the real identity process alone (identity's tests).
-- ``platform``: identity, courses and consent as real processes on state of this session
+- ``platform``: identity, courses, consent and the privacy orchestrator (with the HeiHallo
+  simulator) as real processes on state and Kafka topics of this session
   (tests/platform_processes.py), with their own mail sink; ``platform_identity``: an identity
   client of that platform, logged in as its platform-staff account.
 - ``mail_sink``: the mail sink of `make up` (BYGGRYGG_SMTP_HOST/PORT, BYGGRYGG_MAIL_DIR).
@@ -55,10 +56,10 @@ async def identity(identity_service: IdentityProcess) -> AsyncIterator[IdentityA
 async def platform(
     pg_admin_dsn: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
-    """identity, courses and consent serving, on databases, secrets and a mail sink of this
-    session only, on the platform's real Kafka topics."""
+    """identity, courses, consent and the privacy orchestrator (+ HeiHallo's simulator) serving,
+    on databases, secrets, a mail sink and Kafka topics of this session only."""
     async with running_platform(
-        ["courses", "consent"],
+        ["courses", "consent", "privacy-orchestrator"],
         admin_dsn=pg_admin_dsn,
         kafka_bootstrap=kafka_bootstrap,
         workdir=tmp_path_factory.mktemp("platform"),

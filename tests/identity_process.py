@@ -28,6 +28,11 @@ class IdentityProcess:
     staff_email: str
     staff_password: str
     log_file: Path
+    topic_prefix: str
+
+    def topic(self, name: str) -> str:
+        """This session's name of the platform topic `name` (its own copy, see Platform)."""
+        return self.topic_prefix + name
 
     @classmethod
     def of(cls, platform: Platform) -> IdentityProcess:
@@ -42,6 +47,7 @@ class IdentityProcess:
             staff_email=platform.staff_email,
             staff_password=platform.staff_password,
             log_file=identity.log_file,
+            topic_prefix=platform.topic_prefix,
         )
 
 

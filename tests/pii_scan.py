@@ -31,7 +31,9 @@ Command line (exit status 1 when anything was found, 0 when nothing, 2 on a usag
 ``--platform`` scans what ``make up`` runs: every ``BYGGRYGG_*_DATABASE_URL`` of ``.run/env``
 (the key ring included), the topics of ``deploy/topics.toml`` on ``BYGGRYGG_KAFKA_BOOTSTRAP``
 and ``.run/logs/*.log``; ``--database``, ``--topic``, ``--all-topics``, ``--log`` and
-``--maildir`` add to it or replace it.
+``--maildir`` add to it or replace it. The declared topics are named with the deployment's
+topic prefix (``--topic-prefix``, default ``BYGGRYGG_KAFKA_TOPIC_PREFIX`` of the env file,
+usually none); a test session scans its own copy with ``Platform.topics()``.
 """
 
 from __future__ import annotations
@@ -458,10 +460,11 @@ async def _scan_table(
 # --- Kafka ------------------------------------------------------------------------------------
 
 
-def platform_topics(topics_file: Path = TOPICS_FILE) -> list[str]:
-    """Every topic of deploy/topics.toml (dead-letter topics included)."""
+def platform_topics(topics_file: Path = TOPICS_FILE, *, prefix: str = "") -> list[str]:
+    """Every topic of deploy/topics.toml (dead-letter topics included), as a deployment with
+    the topic prefix `prefix` (``kafka_topic_prefix``) names it."""
     with topics_file.open("rb") as file:
-        return [str(topic["name"]) for topic in tomllib.load(file)["topic"]]
+        return [prefix + str(topic["name"]) for topic in tomllib.load(file)["topic"]]
 
 
 async def broker_topics(bootstrap: str) -> list[str]:
@@ -735,6 +738,11 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--platform-topics", action="store_true", help="every topic of deploy/topics.toml"
     )
+    where.add_argument(
+        "--topic-prefix",
+        help="the deployment's Kafka topic prefix, put before the declared topics' names "
+        "(default: BYGGRYGG_KAFKA_TOPIC_PREFIX of --env-file, else none)",
+    )
     where.add_argument("--all-topics", action="store_true", help="every topic on the broker")
     where.add_argument(
         "--log", action="append", default=[], type=Path, help="a log file, or a folder of *.log"
@@ -768,7 +776,10 @@ async def _targets(options: argparse.Namespace) -> Targets:
         ]
         logs.append(RUN_LOG_DIR)
     if options.platform or options.platform_topics:
-        topics += platform_topics()
+        prefix = options.topic_prefix
+        if prefix is None:
+            prefix = env.get("BYGGRYGG_KAFKA_TOPIC_PREFIX", "")
+        topics += platform_topics(prefix=prefix)
     if options.all_topics:
         if not bootstrap:
             raise NothingToScan("--all-topics needs --bootstrap or BYGGRYGG_KAFKA_BOOTSTRAP")

@@ -12,16 +12,28 @@ Cross-service tests talk to the services the way clients do: over HTTP to `<svc>
   session's data;
 - its own mail sink (deploy/local/mail_sink.py, a real SMTP server) writing to a Maildir in
   the temporary folder, and consent's public links pointing at this session's consent;
+- Kafka topics of its own: a copy of every topic of deploy/topics.toml (same partitions and
+  configs) named `<prefix><name>`, the prefix being `e2e-<worker>-<random>.`, given to every
+  process as BYGGRYGG_KAFKA_TOPIC_PREFIX (the platform setting `kafka_topic_prefix`: relays
+  publish to, subscribers read and dead-letter to the prefixed topics). So no session ever
+  reads another's events (nor `make up`'s): a privacy command reaches only this session's
+  participants, a LicenceRevoked only this session's orchestrator. `Platform.topic(name)` is
+  this session's name of a platform topic. The topics are deleted at the end;
+- with the privacy orchestrator: the HeiHallo simulator (deploy/subprocessor_sim) with secrets
+  of the session, the orchestrator's signing key in the session's folder, its public URL its
+  own (there is no gateway here) and short delivery timings;
 - free loopback ports.
 
-The Kafka topics are the platform's real ones (identity.user.v1, courses.enrolment.v1, ...):
-outbox relays publish there and consumers read from there, so tests pick their own records by
-the subjects they created. Each consuming service gets a consumer group of its own
-(`BYGGRYGG_<SVC>_CONSUMER_GROUP`), whose offsets are first set to the end of every platform
-topic: the service sees the events made after it started, never the topics' whole history,
-and never shares partitions with `make up`'s services or another session (the groups are left
-to Kafka's offset expiry). Every process runs in its own process group and is stopped by that
-group's id (SIGTERM, then SIGKILL), never by name; databases are dropped afterwards.
+Consumer groups: each consuming service still gets a group of its own
+(`BYGGRYGG_<SVC>_CONSUMER_GROUP` = `<svc>.e2e-<worker>_<random>`). The topics are fresh, so the
+group needs no starting offsets (it reads from the beginning, which is this session's first
+event); but a group is a cluster-wide name, not a topic's: sessions sharing `courses` would join
+one group with `make up`'s courses, and every session's start or crash test would rebalance all
+of them. A group per session costs nothing and keeps rebalances to the session (the groups'
+offsets go with the deleted topics; the empty groups are left to Kafka's expiry).
+
+Every process runs in its own process group and is stopped by that group's id (SIGTERM, then
+SIGKILL), never by name; databases and topics are dropped afterwards.
 """
 
 from __future__ import annotations
@@ -39,26 +51,41 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import UnknownTopicOrPartitionError
 
 from byggrygg_shared.auth import load_or_create_ed25519_key
 from byggrygg_shared.db import create_database, drop_database
 from byggrygg_shared.keyring import create_master_key_file
 
+if TYPE_CHECKING:
+    from .subprocessor_sim_process import SimProcess
+
 ROOT = Path(__file__).resolve().parents[1]
 MAIL_SINK_SCRIPT = ROOT / "deploy" / "local" / "mail_sink.py"
 TOPICS_FILE = ROOT / "deploy" / "topics.toml"
 # identity first: the others fetch its JWKS. The order of deploy/services.conf.
-KNOWN_SERVICES = ("identity", "courses", "consent")
+KNOWN_SERVICES = ("identity", "courses", "consent", "privacy-orchestrator")
+ORCHESTRATOR = "privacy-orchestrator"
 MIGRATE_TIMEOUT_S = 240.0
 CLI_TIMEOUT_S = 120.0
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 20.0
+TOPIC_READY_TIMEOUT_S = 60.0
 LOG_TAIL_LINES = 40
+# The orchestrator's sub-processor deliveries in a session: looked for and retried quickly.
+ORCHESTRATOR_TIMINGS = {
+    "BYGGRYGG_PRIVACY_ORCHESTRATOR_SUBPROCESSOR_POLL_SECONDS": "0.2",
+    "BYGGRYGG_PRIVACY_ORCHESTRATOR_SUBPROCESSOR_BACKOFF_SECONDS": "0.2",
+    "BYGGRYGG_PRIVACY_ORCHESTRATOR_SUBPROCESSOR_MAX_BACKOFF_SECONDS": "2",
+    # A confirmation lost while the orchestrator was down (tests/faults) is asked for again
+    # within a test's patience; a duplicate answer is harmless (replay-safe callbacks).
+    "BYGGRYGG_PRIVACY_ORCHESTRATOR_SUBPROCESSOR_RESEND_SECONDS": "10",
+}
 
 
 @dataclass(frozen=True)
@@ -92,13 +119,34 @@ class Platform:
     staff_email: str
     staff_password: str
     mail_sink: MailSink
+    topic_prefix: str
     env: Mapping[str, str] = field(repr=False)
+    # With the privacy orchestrator only: HeiHallo's simulator (URL, secrets, admin API to
+    # change its mode) and the orchestrator's Ed25519 signing key (PEM, private: tests derive
+    # the public key that verifies completion records).
+    subprocessor_sim: SimProcess | None = None
+    orchestrator_signing_key_file: Path | None = None
 
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.services[name]
 
     def url(self, name: str) -> str:
         return self.services[name].base_url
+
+    def topic(self, name: str) -> str:
+        """This session's name of the platform topic `name` (e.g. identity.user.v1)."""
+        return self.topic_prefix + name
+
+    def topics(self) -> list[str]:
+        """This session's copy of every topic of deploy/topics.toml."""
+        return [self.topic(spec.name) for spec in platform_topic_specs()]
+
+    @property
+    def simulator(self) -> SimProcess:
+        """The HeiHallo simulator of this session (fails unless the orchestrator runs)."""
+        if self.subprocessor_sim is None:
+            raise LookupError("this platform runs no privacy orchestrator, so no simulator")
+        return self.subprocessor_sim
 
 
 def worker() -> str:
@@ -271,39 +319,91 @@ async def _serving(
         await stop_process_group(process)
 
 
-def platform_topics() -> list[str]:
-    """Every topic of deploy/topics.toml (dead-letter topics included)."""
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic of deploy/topics.toml."""
+
+    name: str
+    partitions: int
+    config: Mapping[str, str]
+
+
+def platform_topic_specs() -> list[TopicSpec]:
+    """Every topic of deploy/topics.toml (dead-letter topics included); configs as strings,
+    the way Kafka takes them."""
     with TOPICS_FILE.open("rb") as file:
-        return [str(topic["name"]) for topic in tomllib.load(file)["topic"]]
+        declared = tomllib.load(file)["topic"]
+    return [
+        TopicSpec(
+            name=str(topic["name"]),
+            partitions=int(topic["partitions"]),
+            config={key: str(value) for key, value in topic.get("config", {}).items()},
+        )
+        for topic in declared
+    ]
 
 
-async def start_group_at_end(bootstrap: str, group: str) -> None:
-    """Commit `group`'s offsets at the current end of every platform topic (the group has no
-    member yet), so a consumer joining it starts there, whatever its auto_offset_reset."""
+def platform_topics() -> list[str]:
+    """The names of every topic of deploy/topics.toml, unprefixed (`make up`'s)."""
+    return [spec.name for spec in platform_topic_specs()]
+
+
+def _raise_for_topic_errors(errors: Sequence[tuple[object, ...]], *tolerated: int) -> None:
+    for error in errors:
+        name, code = error[0], int(str(error[1]))
+        if code not in (0, *tolerated):
+            pytest.fail(f"Kafka refused topic {name}: error code {code}", pytrace=False)
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, specs: Sequence[TopicSpec]) -> None:
+    """Creation returns before every partition has a leader: wait until producers can use them."""
+    wanted = {spec.name: spec.partitions for spec in specs}
+    deadline = time.monotonic() + TOPIC_READY_TIMEOUT_S
+    while True:
+        described = await admin.describe_topics(list(wanted))
+        ready = {
+            topic["topic"]
+            for topic in described
+            if topic["error_code"] == 0
+            and len(topic["partitions"]) == wanted.get(topic["topic"], -1)
+            and all(partition["leader"] >= 0 for partition in topic["partitions"])
+        }
+        if ready >= set(wanted):
+            return
+        if time.monotonic() > deadline:
+            missing = sorted(set(wanted) - ready)
+            pytest.fail(f"topics without a leader after creation: {missing}", pytrace=False)
+        await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def session_topics(bootstrap: str, prefix: str) -> AsyncIterator[list[str]]:
+    """`<prefix><name>` for every topic of deploy/topics.toml (same partitions and configs,
+    replication 1 as on the local broker) for the block; deleted afterwards."""
+    specs = [
+        TopicSpec(prefix + spec.name, spec.partitions, spec.config)
+        for spec in platform_topic_specs()
+    ]
+    names = [spec.name for spec in specs]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        described = await admin.describe_topics(platform_topics())
+        try:
+            response = await admin.create_topics(
+                [
+                    NewTopic(spec.name, spec.partitions, 1, topic_configs=dict(spec.config))
+                    for spec in specs
+                ]
+            )
+            _raise_for_topic_errors(response.topic_errors)
+            await _wait_for_leaders(admin, specs)
+            yield names
+        finally:
+            # Also after a failed creation: whatever of ours exists goes.
+            deleted = await admin.delete_topics(names)
+            _raise_for_topic_errors(deleted.topic_error_codes, UnknownTopicOrPartitionError.errno)
     finally:
         await admin.close()
-    partitions = [
-        TopicPartition(topic["topic"], partition["partition"])
-        for topic in described
-        if topic["error_code"] == 0
-        for partition in topic["partitions"]
-    ]
-    if not partitions:
-        pytest.fail("no platform topic exists: run `make up` (or up.sh infra)", pytrace=False)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.commit(dict(ends))
-    finally:
-        await consumer.stop()
 
 
 @contextlib.asynccontextmanager
@@ -324,10 +424,15 @@ async def running_platform(
     workdir: Path,
     extra_env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Platform]:
-    """Migrate and serve identity plus `names`; yield once every /readyz is 200; stop all,
-    drop their databases."""
+    """Migrate and serve identity plus `names` (with the privacy orchestrator: the HeiHallo
+    simulator too) on topics of their own; yield once every /readyz is 200; stop all, drop
+    their databases and topics."""
+    # Imported here: that module uses this one's process helpers.
+    from .subprocessor_sim_process import running_subprocessor_sim
+
     order = _order(names)
     suffix = f"{worker()}_{uuid.uuid4().hex[:10]}"
+    topic_prefix = f"e2e-{suffix.replace('_', '-')}."
     master_key_file = workdir / "keyring-master.key"
     jwt_key_file = workdir / "jwt-ed25519.pem"
     password_file = workdir / "staff-password"
@@ -341,6 +446,7 @@ async def running_platform(
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
 
     async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(session_topics(kafka_bootstrap, topic_prefix))
         mail_sink = await stack.enter_async_context(running_mail_sink(workdir))
         keyring_url = await stack.enter_async_context(_database(admin_dsn, f"e2e_keyring_{suffix}"))
         database_urls = {
@@ -352,6 +458,7 @@ async def running_platform(
             "UV_PYTHON_DOWNLOADS": "never",
             "BYGGRYGG_KEYRING_DATABASE_URL": keyring_url,
             "BYGGRYGG_KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "BYGGRYGG_KAFKA_TOPIC_PREFIX": topic_prefix,
             "BYGGRYGG_KEYRING_MASTER_KEY_FILE": str(master_key_file),
             "BYGGRYGG_JWT_PRIVATE_KEY_FILE": str(jwt_key_file),
             "BYGGRYGG_JWKS_URL": f"{urls['identity']}/.well-known/jwks.json",
@@ -369,11 +476,33 @@ async def running_platform(
             # secret is the session's own (made on first start).
             env["BYGGRYGG_CONSENT_PUBLIC_URL"] = urls["consent"]
             env["BYGGRYGG_CONSENT_LINK_KEY_FILE"] = str(workdir / "consent-links.key")
-        # Every service consumes something (identity: its privacy commands).
-        groups = {name: f"{name}.e2e-{suffix}" for name in order}
-        for name, group in groups.items():
-            env[f"BYGGRYGG_{name.upper().replace('-', '_')}_CONSUMER_GROUP"] = group
-            await start_group_at_end(kafka_bootstrap, group)
+        simulator: SimProcess | None = None
+        signing_key_file: Path | None = None
+        if ORCHESTRATOR in urls:
+            simulator = await stack.enter_async_context(
+                running_subprocessor_sim(workdir / "subprocessor-sim")
+            )
+            signing_key_file = workdir / "orchestrator-ed25519.pem"
+            env.update(
+                {
+                    "BYGGRYGG_SUBPROCESSOR_SIM_URL": simulator.base_url,
+                    "BYGGRYGG_SUBPROCESSOR_SIM_SECRET_FILE": str(simulator.secret_file),
+                    "BYGGRYGG_SUBPROCESSOR_SIM_ORCHESTRATOR_SECRET_FILE": str(
+                        simulator.orchestrator_secret_file
+                    ),
+                    "BYGGRYGG_PRIVACY_ORCHESTRATOR_SIGNING_KEY_FILE": str(signing_key_file),
+                    # No gateway here: HeiHallo calls this session's orchestrator directly.
+                    "BYGGRYGG_PRIVACY_ORCHESTRATOR_PUBLIC_URL": urls[ORCHESTRATOR],
+                    **ORCHESTRATOR_TIMINGS,
+                    **(extra_env or {}),
+                }
+            )
+        # Every service consumes something (identity: its privacy commands); a group of the
+        # session's own keeps its rebalances to the session (module docstring).
+        for name in order:
+            env[f"BYGGRYGG_{name.upper().replace('-', '_')}_CONSUMER_GROUP"] = (
+                f"{name}.e2e-{suffix}"
+            )
         log_files = {name: workdir / f"{name}.log" for name in order}
 
         # Migrations are independent of each other: run them side by side; the first failure
@@ -416,7 +545,10 @@ async def running_platform(
             staff_email=staff_email,
             staff_password=staff_password,
             mail_sink=mail_sink,
+            topic_prefix=topic_prefix,
             env=env,
+            subprocessor_sim=simulator,
+            orchestrator_signing_key_file=signing_key_file,
         )
 
 

@@ -56,6 +56,8 @@ class SimProcess:
     pid: int
     secret: str  # the simulator's own: its callbacks are signed with it
     orchestrator_secret: str  # what the orchestrator signs its requests with
+    secret_file: Path  # where each secret is kept (an orchestrator reads them from there)
+    orchestrator_secret_file: Path
     log_file: Path
     process: asyncio.subprocess.Process | None  # None: one this test did not start
     http: httpx.AsyncClient
@@ -186,6 +188,8 @@ async def running_subprocessor_sim(
                 pid=process.pid,
                 secret=secret,
                 orchestrator_secret=orchestrator_secret,
+                secret_file=workdir / "sim.whsec",
+                orchestrator_secret_file=workdir / "orchestrator.whsec",
                 log_file=log_file,
                 process=process,
                 http=http,

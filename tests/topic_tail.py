@@ -1,8 +1,8 @@
-"""Read the newer records of one of the platform's real Kafka topics, picking one's own.
+"""Read the newer records of one of a test session's Kafka topics, picking one's own.
 
-Tests share the platform's topics (identity.user.v1, courses.enrolment.v1, ...), so a tail
-starts at the end offsets the topic had when it was opened and callers pick their records
-by subject or key, waiting with a deadline.
+A session's topics (`Platform.topic("identity.user.v1")`, its prefixed copy of a platform
+topic) are shared by the session's tests, so a tail starts at the end offsets the topic had
+when it was opened and callers pick their records by subject or key, waiting with a deadline.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ RecordTest = Callable[[ConsumerRecord[bytes, bytes]], bool]
 
 
 class TopicTail:
-    """Reads a topic from the end offsets it had when the tail was opened: only newer records.
+    """Reads a topic from the end offsets it had when the tail was opened (only newer records),
+    or from its beginning when asked.
 
-    The topic is the platform's real, shared one; callers pick their own records by subject.
+    Other tests of the session write to the topic too; callers pick their records by subject.
     """
 
     def __init__(self, consumer: AIOKafkaConsumer, topic: str) -> None:
@@ -28,7 +29,9 @@ class TopicTail:
         self._topic = topic
 
     @classmethod
-    async def open(cls, bootstrap: str, topic: str) -> TopicTail:
+    async def open(cls, bootstrap: str, topic: str, *, from_beginning: bool = False) -> TopicTail:
+        """A tail of `topic` from its current end, or from its first offset when
+        `from_beginning` (a session's own topics are small)."""
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         await admin.start()
         try:
@@ -38,8 +41,8 @@ class TopicTail:
         found = [t for t in described if t["topic"] == topic and t["error_code"] == 0]
         if not found:
             pytest.fail(
-                f"topic {topic} does not exist: run `make up` (it creates the topics of "
-                "deploy/topics.toml)",
+                f"topic {topic} does not exist: a test session creates its own copies of "
+                "deploy/topics.toml (`make up` the unprefixed ones)",
                 pytrace=False,
             )
         partitions = sorted(p["partition"] for p in found[0]["partitions"])
@@ -49,6 +52,9 @@ class TopicTail:
         await consumer.start()
         assigned = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(assigned)
+        if from_beginning:
+            await consumer.seek_to_beginning(*assigned)
+            return cls(consumer, topic)
         ends = await consumer.end_offsets(assigned)
         for tp in assigned:
             consumer.seek(tp, ends[tp])

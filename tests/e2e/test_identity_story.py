@@ -32,9 +32,12 @@ RECORD_DEADLINE_S = 60.0
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def user_topic(kafka_bootstrap: str) -> AsyncIterator[TopicTail]:
-    """identity.user.v1 from its current end: opened before the story makes its events."""
-    tail = await TopicTail.open(kafka_bootstrap, USER_TOPIC)
+async def user_topic(
+    kafka_bootstrap: str, identity_service: IdentityProcess
+) -> AsyncIterator[TopicTail]:
+    """The session's identity.user.v1 from its current end: opened before the story makes its
+    events."""
+    tail = await TopicTail.open(kafka_bootstrap, identity_service.topic(USER_TOPIC))
     try:
         yield tail
     finally:

@@ -4,6 +4,9 @@ tests and must stay up).
 
 - ``courses_platform``: identity and courses (tests/platform_processes.py), on state of this
   test only; ``courses_identity``: an identity client of it, logged in as platform staff.
+- ``privacy_platform``: identity, courses, consent and the privacy orchestrator with the
+  HeiHallo simulator, on state and topics of this test only; ``privacy_identity``: an identity
+  client of it, logged in as platform staff.
 """
 
 from __future__ import annotations
@@ -35,6 +38,31 @@ async def courses_identity(courses_platform: Platform) -> AsyncIterator[Identity
             http=http,
             staff_email=courses_platform.staff_email,
             staff_password=courses_platform.staff_password,
+        )
+        await api.log_in_staff()
+        yield api
+
+
+@pytest_asyncio.fixture
+async def privacy_platform(
+    pg_admin_dsn: str, kafka_bootstrap: str, tmp_path: Path
+) -> AsyncIterator[Platform]:
+    async with running_platform(
+        ["courses", "consent", "privacy-orchestrator"],
+        admin_dsn=pg_admin_dsn,
+        kafka_bootstrap=kafka_bootstrap,
+        workdir=tmp_path,
+    ) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def privacy_identity(privacy_platform: Platform) -> AsyncIterator[IdentityApi]:
+    async with httpx.AsyncClient(base_url=privacy_platform.url("identity"), timeout=30.0) as http:
+        api = IdentityApi(
+            http=http,
+            staff_email=privacy_platform.staff_email,
+            staff_password=privacy_platform.staff_password,
         )
         await api.log_in_staff()
         yield api

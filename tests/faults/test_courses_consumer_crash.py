@@ -99,8 +99,8 @@ async def test_a_consumer_killed_mid_batch_enrols_every_learner_exactly_once(
             for _ in range(COURSES)
         }
         learners = await add_learners(identity, org_id, admin, LEARNERS)
-        before_licences = await end_offsets(kafka_bootstrap, USER_TOPIC)
-        before_enrolments = await end_offsets(kafka_bootstrap, ENROLMENT_TOPIC)
+        before_licences = await end_offsets(kafka_bootstrap, platform.topic(USER_TOPIC))
+        before_enrolments = await end_offsets(kafka_bootstrap, platform.topic(ENROLMENT_TOPIC))
 
         # 1. The first wave is consumed and applied.
         await grant_licences(identity, admin, learners[:FIRST_WAVE])
@@ -120,7 +120,7 @@ async def test_a_consumer_killed_mid_batch_enrols_every_learner_exactly_once(
             )
             await kill_service(platform["courses"])
             await lock.rollback()
-        after_licences = await end_offsets(kafka_bootstrap, USER_TOPIC)
+        after_licences = await end_offsets(kafka_bootstrap, platform.topic(USER_TOPIC))
         assert await _enrolments(dsn, org_id) == FIRST_WAVE * COURSES
 
         # 3. Everything since the first licence is delivered again, to a new courses process.

@@ -91,7 +91,7 @@ async def test_answers_committed_before_a_kill_all_reach_kafka_in_order(
         for learner in learners:
             enrolled = partial(_enrolment_of, courses, learner)
             answering.append((learner, await eventually(enrolled, what="courses enrols them")))
-        before_answers = await end_offsets(kafka_bootstrap, ENROLMENT_TOPIC)
+        before_answers = await end_offsets(kafka_bootstrap, platform.topic(ENROLMENT_TOPIC))
 
         # A courses process whose relay cannot publish takes the answers; then it is killed.
         await kill_service(platform["courses"])

@@ -469,12 +469,36 @@ async def test_the_command_line_reports_hits_as_json_and_exits_1(
     assert "no database, topic, log or Maildir to scan" in err
 
 
+async def test_the_declared_topics_are_scanned_under_the_deployments_topic_prefix(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    prefix = f"pii-prefix-{uuid.uuid4().hex[:8]}."
+    assert platform_topics(prefix=prefix) == [prefix + name for name in platform_topics()]
+    env_file = tmp_path / "env"
+    env_file.write_text(
+        f"export BYGGRYGG_KAFKA_BOOTSTRAP={kafka_bootstrap}\n"
+        f"export BYGGRYGG_KAFKA_TOPIC_PREFIX={prefix}\n",
+        encoding="utf-8",
+    )
+    common = ("--env-file", str(env_file), "--platform-topics", "--name", "Kari", "--json")
+
+    # Nobody created this deployment's topics: each is listed as missing, by its prefixed name.
+    status, out, err = await _cli(*common)
+    assert status == 0, err
+    assert json.loads(out)["coverage"]["topics_missing"] == sorted(platform_topics(prefix=prefix))
+
+    other = f"pii-other-{uuid.uuid4().hex[:8]}."
+    status, out, err = await _cli(*common, "--topic-prefix", other)
+    assert status == 0, err
+    assert json.loads(out)["coverage"]["topics_missing"] == sorted(platform_topics(prefix=other))
+
+
 # --- On the real services ----------------------------------------------------------------------
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def user_topic(kafka_bootstrap: str) -> AsyncIterator[TopicTail]:
-    tail = await TopicTail.open(kafka_bootstrap, USER_TOPIC)
+async def user_topic(kafka_bootstrap: str, platform: Platform) -> AsyncIterator[TopicTail]:
+    tail = await TopicTail.open(kafka_bootstrap, platform.topic(USER_TOPIC))
     try:
         yield tail
     finally:
@@ -512,12 +536,11 @@ async def test_a_new_user_is_in_identitys_projections_and_nowhere_in_kafka_or_th
                 platform.keyring_database_url,
             ),
             kafka_bootstrap=kafka_bootstrap,
-            topics=tuple(platform_topics()),
+            topics=tuple(platform.topics()),
             logs=(
                 *(service.log_file for service in platform.services.values()),
                 platform.mail_sink.maildir.parent / "mail-sink.log",
             ),
-            skip_missing_topics=True,
         ),
     )
 
@@ -535,7 +558,8 @@ async def test_a_new_user_is_in_identitys_projections_and_nowhere_in_kafka_or_th
     # Kafka holds ciphertext only, and no log holds any of it.
     assert report.of("topic") == []
     assert report.of("log") == [], [hit.describe() for hit in report.of("log")]
-    assert USER_TOPIC in platform_topics()
+    assert platform.topic(USER_TOPIC) in platform.topics()
+    assert report.coverage.topics == len(platform_topics())  # every one of the session's
     assert report.coverage.records >= 1
     assert report.coverage.log_files == len(platform.services) + 1
     assert report.coverage.databases == len(platform.services) + 1

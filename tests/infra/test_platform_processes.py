@@ -1,9 +1,10 @@
 """The cross-service harness (tests/platform_processes.py) wires its processes to each other.
 
-identity, courses and consent run as real processes on databases of their own; courses and
-consent accept tokens identity issued (through identity's JWKS URL); consent's mail goes to
-the session's own mail sink, with links to the session's own consent; courses consumes in a
-consumer group of its own.
+identity, courses, consent and the privacy orchestrator run as real processes on databases
+of their own and on Kafka topics of the session (a prefixed copy of deploy/topics.toml);
+courses and consent accept tokens identity issued (through identity's JWKS URL); consent's
+mail goes to the session's own mail sink, with links to the session's own consent; courses
+consumes in a consumer group of its own; HeiHallo's simulator answers the orchestrator.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from ..identity_client import IdentityApi
 from ..mail_reader import MailReader
-from ..platform_processes import Platform
+from ..platform_processes import Platform, platform_topic_specs
 
 
 async def _members(bootstrap: str, group: str) -> int:
@@ -41,8 +42,37 @@ async def test_each_service_has_its_own_database(platform: Platform) -> None:
             names.add(await conn.fetchval("SELECT current_database()"))
         finally:
             await conn.close()
-    assert len(names) == len(platform.services) == 3
+    assert len(names) == len(platform.services) == 4
     assert all(name.startswith("e2e_") for name in names)
+
+
+async def test_the_session_has_its_own_copy_of_every_platform_topic(
+    platform: Platform, kafka_bootstrap: str
+) -> None:
+    assert platform.topic_prefix.startswith("e2e-")
+    assert platform.env["BYGGRYGG_KAFKA_TOPIC_PREFIX"] == platform.topic_prefix
+    declared = {spec.name: spec.partitions for spec in platform_topic_specs()}
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(platform.topics())
+    finally:
+        await admin.close()
+    found = {
+        topic["topic"]: len(topic["partitions"]) for topic in described if topic["error_code"] == 0
+    }
+    assert found == {platform.topic(name): count for name, count in declared.items()}
+
+
+async def test_the_orchestrator_reaches_the_sessions_simulator(platform: Platform) -> None:
+    # The simulator answers, and the orchestrator registered it (R12) at the session's URL.
+    assert (await platform.simulator.http.get("/healthz")).status_code == 200
+    assert platform.env["BYGGRYGG_SUBPROCESSOR_SIM_URL"] == platform.simulator.base_url
+    assert platform.env["BYGGRYGG_PRIVACY_ORCHESTRATOR_PUBLIC_URL"] == platform.url(
+        "privacy-orchestrator"
+    )
+    assert platform.orchestrator_signing_key_file is not None
+    assert platform.orchestrator_signing_key_file.is_file()  # made on the orchestrator's start
 
 
 async def test_courses_consumes_in_a_consumer_group_of_its_own(

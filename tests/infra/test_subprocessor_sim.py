@@ -402,6 +402,8 @@ async def test_the_simulator_of_make_up_uses_the_secrets_named_in_run_env() -> N
             pid=0,
             secret=read_secret_file(Path(own))[0],
             orchestrator_secret=read_secret_file(Path(orchestrator))[0],
+            secret_file=Path(own),
+            orchestrator_secret_file=Path(orchestrator),
             log_file=Path(os.devnull),
             process=None,
             http=http,

@@ -6,8 +6,8 @@ traceback and no echo of the secrets or personal input the request carried, and 
 written, neither in the service's own database (every table's row count and the newest event
 position) nor in the key ring database.
 
-The services consume the platform's real topics, where other test sessions publish too: a
-`LicenceGranted` of another session's identity may reach this session's courses between the
+The services consume events of their session (its own topics), and an event an earlier test
+made may still be on its way: a `LicenceGranted` from identity may reach courses between the
 two counts. Such a write always claims an inbox row (the consumers' idempotence), which a
 refused HTTP request never does; so when the counts differ AND the inbox grew, the request is
 measured again (being refused, sending it again changes nothing), a bounded number of times.
@@ -36,7 +36,7 @@ from ..platform_processes import Platform
 
 Send = Callable[[], Awaitable[httpx.Response]]
 
-MEASUREMENTS = 4  # attempts when another session's event lands between the two counts
+MEASUREMENTS = 4  # attempts when a consumed event lands between the two counts
 TRACEBACK_MARKERS = ("Traceback", 'File "', "asyncpg.", "sqlalchemy", "psycopg")
 
 
