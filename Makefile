@@ -65,9 +65,10 @@ test:
 	if [[ $$rc == 5 ]]; then echo "make test: FAILED, pytest collected no tests" >&2; fi; \
 	exit $$rc
 
+# Only PostgreSQL and Kafka: the privacy benchmarks start their own services on scratch state.
 bench:
 	@test -f bench/run.py || { echo "make bench: bench/run.py does not exist yet" >&2; exit 1; }
-	@bash deploy/local/up.sh all
+	@bash deploy/local/up.sh infra
 	@mkdir -p bench/results
 	@set -a; source .run/env; set +a; \
 	BYGGRYGG_BENCH_RESULTS_DIR=bench/results uv run python bench/run.py

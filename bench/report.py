@@ -1,4 +1,8 @@
-"""Bench results as a JSON document (for machines and history) and as a short table (for people)."""
+"""Bench results as a JSON document (for machines and history) and as a short table (for people).
+
+Two kinds: comparisons with a raw baseline (``stats.Comparison``, the foundation benchmarks)
+and absolute measurements against limits (``targets.Measurement``, the privacy benchmarks).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from stats import Comparison, Run, median_run, spread
+from targets import Measurement
 
-__all__ = ["SCHEMA_VERSION", "breakdown_table", "document", "summary_table", "write_document"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "breakdown_table",
+    "document",
+    "measurements_document",
+    "measurements_table",
+    "summary_table",
+    "write_document",
+]
 
 SCHEMA_VERSION = 1
 
@@ -120,4 +133,63 @@ def breakdown_table(title: str, breakdown: Mapping[str, Any]) -> str:
     for label, step in sorted(steps.items(), key=lambda item: -item[1]["us"]):
         calls = f"x{step['calls']:.3g}" if step["calls"] else ""
         lines.append(f"  {step['us']:>9,.1f} us  {label} {calls}".rstrip())
+    return "\n".join(lines)
+
+
+def measurements_document(
+    *,
+    name: str,
+    measurements: Sequence[Measurement],
+    machine: Mapping[str, Any],
+    config: Mapping[str, Any],
+    started_at: str,
+    duration_s: float,
+    warnings: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The result file of absolute measurements (``targets.Measurement``).
+
+    ``all_targets_met`` is true only when every target was measured and met, false when one
+    was missed, null when none was missed but some could not be measured.
+    """
+    verdicts = [m.met for m in measurements if m.limits]
+    all_met: bool | None = False if False in verdicts else (None if None in verdicts else True)
+    return {
+        "benchmark": name,
+        "schema_version": SCHEMA_VERSION,
+        "started_at": started_at,
+        "duration_s": round(duration_s, 1),
+        "all_targets_met": all_met,
+        "not_measured": [m.name for m in measurements if m.unmeasured is not None],
+        "warnings": list(warnings),
+        "machine": dict(machine),
+        "config": dict(config),
+        "results": {m.name: m.document() for m in measurements},
+    }
+
+
+def measurements_table(measurements: Sequence[Measurement]) -> str:
+    """Each measurement's metrics and its verdict against its targets, a few lines each."""
+    lines: list[str] = []
+    for m in measurements:
+        if m.unmeasured is not None:
+            targets = ", ".join(limit.describe() for limit in m.limits) or "no target"
+            lines.append(f"{m.name}: {m.unmeasured} (targets: {targets})")
+            continue
+        verdict = {True: "met", False: "MISSED", None: "no target"}[m.met]
+        lines.append(f"{m.name}: {verdict}")
+        for key, value in m.metrics.items():
+            limit = next((lim for lim in m.limits if lim.metric == key), None)
+            mark = "" if limit is None else f"   (target < {limit.below:g})"
+            lines.append(f"  {key:<36} {value:>12,.1f}{mark}")
+        steps: Mapping[str, float] = m.details.get("steps_p50_ms", {})
+        if steps:
+            lines.append("  median ms after receipt, per step (the orchestrator's timestamps):")
+            lines += [f"    {ms:>10,.1f}  {step}" for step, ms in steps.items()]
+        milestones: Mapping[str, float | None] = m.details.get("milestones_s", {})
+        if milestones:
+            lines.append("  seconds after the start (the orchestrator's timestamps):")
+            lines += [
+                f"    {'-' if at is None else format(at, ',.1f'):>10}  {name}"
+                for name, at in milestones.items()
+            ]
     return "\n".join(lines)

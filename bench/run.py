@@ -12,6 +12,12 @@ scratch database and scratch topics that are removed afterwards. Results are wri
 ``$BYGGRYGG_BENCH_RESULTS_DIR/<name>.json`` (default ``bench/results``) and summarised on
 stdout; progress goes to stderr.
 
+The privacy suite (``privacy_suite``: a raw Kafka round trip, one erasure end to end, a
+contract end for 10,000 users) runs the services themselves, on scratch state, and writes
+``privacy.json``. ``--suite`` picks one suite (both run by default), ``--only`` one privacy
+benchmark; a failed privacy benchmark (a service refused, a record did not verify) makes the
+exit status 1.
+
 Reads ``BYGGRYGG_PG_DSN`` (admin DSN) and ``BYGGRYGG_KAFKA_BOOTSTRAP``.
 """
 
@@ -27,10 +33,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from contract_end_bench import ContractEndConfig
+from erasure_bench import ErasureConfig
 from eventstore_bench import AppendConfig, bench_appends
+from kafka_roundtrip import RoundTripConfig
 from machine import REPO_ROOT, busy_warning, load_average, machine_facts
+from privacy_suite import BENCHMARKS, PrivacyConfig, run_privacy
 from relay_bench import RelayConfig, bench_relay
-from report import breakdown_table, document, summary_table, write_document
+from report import (
+    breakdown_table,
+    document,
+    measurements_document,
+    measurements_table,
+    summary_table,
+    write_document,
+)
 from scratch import create_event_tables, scratch_database, scratch_topics
 from stats import Comparison
 
@@ -39,24 +56,68 @@ LOCAL_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_RESULTS_DIR = REPO_ROOT / "bench" / "results"
 # Like the platform's event topics (deploy/topics.toml), so keys spread the same way.
 TOPIC_PARTITIONS = 3
+SUITES = ("foundation", "privacy")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--name", default="foundation", help="result file name (without .json)")
+    parser.add_argument(
+        "--suite", choices=("all", *SUITES), default="all", help="which suite(s) to run"
+    )
+    parser.add_argument("--name", default="foundation", help="foundation result file name")
+    parser.add_argument("--privacy-name", default="privacy", help="privacy result file name")
     parser.add_argument("--appends", type=int, default=2000, help="transactions per append run")
     parser.add_argument("--batch", type=int, default=10, help="events per transaction, batched")
     parser.add_argument("--messages", type=int, default=20000, help="messages per relay run")
+    parser.add_argument(
+        "--roundtrip-messages", type=int, default=20000, help="messages per Kafka round-trip run"
+    )
+    parser.add_argument("--pings", type=int, default=200, help="one-at-a-time Kafka round trips")
+    parser.add_argument("--erasures", type=int, default=50, help="timed erasures per run")
+    parser.add_argument(
+        "--contract-users",
+        type=int,
+        default=10000,
+        help="users of the organisation whose contract ends",
+    )
+    parser.add_argument(
+        "--contract-seed",
+        choices=("events", "api"),
+        default="events",
+        help="how the contract-end users are made: LicenceGranted records on the scratch user "
+        "topic (fast), or identity's API (real users; argon2id makes it about 1-5 users/s here)",
+    )
+    parser.add_argument(
+        "--contract-timeout",
+        type=float,
+        default=2400.0,
+        help="seconds the contract end may take; then what completed by then is the result",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=BENCHMARKS,
+        help="run only this privacy benchmark (repeatable; implies --suite privacy)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement")
     parser.add_argument(
-        "--quick", action="store_true", help="a tenth of the work, one repeat: a smoke test"
+        "--quick",
+        action="store_true",
+        help="a tenth of the work (a hundredth of the contract end's users), one repeat: a "
+        "smoke test",
     )
     parser.add_argument(
-        "--fail-on-miss", action="store_true", help="exit 1 when a target ratio is missed"
+        "--fail-on-miss", action="store_true", help="exit 1 when a target is missed"
     )
     args = parser.parse_args(argv)
+    if args.only:
+        args.suite = "privacy"
     if args.quick:
         args.appends, args.messages, args.repeats = args.appends // 10, args.messages // 10, 1
+        args.roundtrip_messages //= 10
+        args.pings //= 10
+        args.erasures = max(1, args.erasures // 5)
+        args.contract_users = max(1, args.contract_users // 100)
     return args
 
 
@@ -85,14 +146,33 @@ def relay_config(args: argparse.Namespace) -> RelayConfig:
     )
 
 
+def privacy_config(args: argparse.Namespace) -> PrivacyConfig:
+    return PrivacyConfig(
+        roundtrip=RoundTripConfig(
+            messages=args.roundtrip_messages,
+            pings=args.pings,
+            repeats=args.repeats,
+            warmup_messages=max(1, args.roundtrip_messages // 4),
+            warmup_pings=max(1, args.pings // 4),
+            partitions=TOPIC_PARTITIONS,
+        ),
+        erasure=ErasureConfig(
+            erasures=args.erasures, repeats=args.repeats, warmup=max(2, args.erasures // 10)
+        ),
+        contract_end=ContractEndConfig(
+            users=args.contract_users, seed_with=args.contract_seed, timeout_s=args.contract_timeout
+        ),
+    )
+
+
 def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-async def run(args: argparse.Namespace) -> int:
-    admin_dsn = os.environ.get("BYGGRYGG_PG_DSN", LOCAL_PG_DSN)
-    bootstrap = os.environ.get("BYGGRYGG_KAFKA_BOOTSTRAP", LOCAL_KAFKA_BOOTSTRAP)
-    results_dir = Path(os.environ.get("BYGGRYGG_BENCH_RESULTS_DIR") or DEFAULT_RESULTS_DIR)
+async def run_foundation(
+    args: argparse.Namespace, admin_dsn: str, bootstrap: str, results_dir: Path
+) -> list[str]:
+    """The foundation suite; the names of the comparisons that missed their target."""
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     machine = await machine_facts(admin_dsn)
@@ -146,9 +226,66 @@ async def run(args: argparse.Namespace) -> int:
     print(f"\nresults: {path} ({doc['duration_s']} s)")
     if warning:
         progress(f"warning: {warning}")
-    missed = [c.name for c in comparisons if not c.met]
+    return [c.name for c in comparisons if not c.met]
+
+
+async def run_privacy_suite(
+    args: argparse.Namespace, admin_dsn: str, bootstrap: str, results_dir: Path
+) -> tuple[list[str], list[str]]:
+    """The privacy suite; the names of the measurements that missed a target, and of those
+    whose run failed."""
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    machine = await machine_facts(admin_dsn)
+    config = privacy_config(args)
+    measurements, facts = await run_privacy(
+        config,
+        admin_dsn=admin_dsn,
+        bootstrap=bootstrap,
+        progress=progress,
+        only=args.only or BENCHMARKS,
+    )
+    warning = busy_warning(machine["load_average_at_start"])
+    doc = measurements_document(
+        name=args.privacy_name,
+        measurements=measurements,
+        machine={**machine, "load_average_at_end": load_average()},
+        config={**asdict(config), **facts},
+        started_at=started_at.isoformat(),
+        duration_s=time.perf_counter() - started,
+        warnings=[warning] if warning else [],
+    )
+    path = write_document(doc, results_dir, args.privacy_name)
+    print(measurements_table(measurements))
+    print(f"\nresults: {path} ({doc['duration_s']} s)")
+    if warning:
+        progress(f"warning: {warning}")
+    for measurement in measurements:
+        if measurement.unmeasured is not None:
+            progress(f"{measurement.name}: {measurement.unmeasured}")
+    missed = [m.name for m in measurements if m.met is False]
+    return missed, [m.name for m in measurements if m.failed]
+
+
+async def run(args: argparse.Namespace) -> int:
+    admin_dsn = os.environ.get("BYGGRYGG_PG_DSN", LOCAL_PG_DSN)
+    bootstrap = os.environ.get("BYGGRYGG_KAFKA_BOOTSTRAP", LOCAL_KAFKA_BOOTSTRAP)
+    results_dir = Path(os.environ.get("BYGGRYGG_BENCH_RESULTS_DIR") or DEFAULT_RESULTS_DIR)
+    missed: list[str] = []
+    failures: list[str] = []
+    if args.suite in ("all", "foundation"):
+        missed += await run_foundation(args, admin_dsn, bootstrap, results_dir)
+    if args.suite in ("all", "privacy"):
+        if args.suite == "all":
+            print()
+        privacy_missed, failures = await run_privacy_suite(args, admin_dsn, bootstrap, results_dir)
+        missed += privacy_missed
     if missed:
         progress(f"target missed: {', '.join(missed)}")
+    if failures:
+        # A benchmark that could not run fails the run, as a bench error does.
+        progress(f"benchmark failed: {', '.join(failures)}")
+        return 1
     return 1 if missed and args.fail_on_miss else 0
 
 

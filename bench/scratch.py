@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,7 +22,14 @@ from byggrygg_shared import db
 from byggrygg_shared.db import create_all
 from byggrygg_shared.eventstore import events_table
 
-__all__ = ["RAW_SCHEMA", "create_event_tables", "scratch_database", "scratch_topics", "unique"]
+__all__ = [
+    "RAW_SCHEMA",
+    "create_event_tables",
+    "named_scratch_topics",
+    "scratch_database",
+    "scratch_topics",
+    "unique",
+]
 
 # The raw baseline writes to `raw.events`: the same DDL as `events`, its own sequence.
 RAW_SCHEMA = "raw"
@@ -91,13 +98,30 @@ async def scratch_topics(
 ) -> AsyncIterator[list[str]]:
     """Create one topic per prefix (``<prefix><random>.v1``), yield the names, delete them."""
     names = [f"{prefix}{uuid.uuid4().hex[:12]}.v1" for prefix in prefixes]
+    async with named_scratch_topics(bootstrap, dict.fromkeys(names, partitions)):
+        yield names
+
+
+@asynccontextmanager
+async def named_scratch_topics(
+    bootstrap: str, partitions: Mapping[str, int]
+) -> AsyncIterator[None]:
+    """Create the topics named in ``partitions`` (name: partition count), delete them afterwards.
+
+    The names must be unique to this run already (a random prefix): nothing checks it here.
+    """
+    names = list(partitions)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        response = await admin.create_topics([NewTopic(name, partitions, 1) for name in names])
+        response = await admin.create_topics(
+            [NewTopic(name, count, 1) for name, count in partitions.items()]
+        )
         _raise_for_errors(response.topic_errors)
-        await _wait_for_leaders(admin, names, partitions)
-        yield names
+        for count in sorted(set(partitions.values())):
+            same = [name for name in names if partitions[name] == count]
+            await _wait_for_leaders(admin, same, count)
+        yield
     finally:
         try:
             # Also after a partial creation: unknown names are fine, leftovers are not.
