@@ -11,9 +11,6 @@ of them. Every wait polls to a deadline; nothing depends on how fast the machine
 
 from __future__ import annotations
 
-import asyncio
-import sys
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,11 +19,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import pytest
 
+from .. import polling
 from ..identity_client import IdentityApi, Member
 from ..pii_scan import Identifiers, ScanReport, Targets, scan
-from ..platform_processes import ROOT, Platform
+from ..platform_processes import Platform
+from ..records_verifier import run_verifier
 
 DEADLINE_S = 120.0
 POLL_S = 0.25
@@ -39,15 +37,8 @@ T = TypeVar("T")
 async def eventually(
     probe: Callable[[], Awaitable[T | None]], *, what: str, deadline_s: float = DEADLINE_S
 ) -> T:
-    """The first non-None value of `probe`, polled until `deadline_s` (then the test fails)."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        value = await probe()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {deadline_s}s", pytrace=False)
-        await asyncio.sleep(POLL_S)
+    """``tests.polling.eventually`` with the stories' deadline and interval."""
+    return await polling.eventually(probe, what=what, deadline_s=deadline_s, poll_s=POLL_S)
 
 
 def course_body() -> dict[str, Any]:
@@ -262,25 +253,3 @@ class PrivacyStory:
                 logs=tuple(logs),
             ),
         )
-
-
-async def run_verifier(export_file: Path, key_file: Path) -> tuple[int, str]:
-    """The offline verifier as an operator runs it, in a process of its own."""
-    process = await asyncio.create_subprocess_exec(
-        "uv",
-        "run",
-        "--no-sync",
-        "privacy-orchestrator",
-        "verify-records",
-        "--file",
-        str(export_file),
-        "--public-key",
-        str(key_file),
-        cwd=ROOT,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=DEADLINE_S)
-    assert process.returncode is not None
-    return process.returncode, output.decode(sys.getdefaultencoding(), errors="replace")

@@ -9,7 +9,6 @@ included.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
@@ -21,6 +20,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ..polling import eventually
+
 DEADLINE_S = 90.0
 POLL_S = 0.1
 
@@ -28,20 +29,7 @@ T = TypeVar("T")
 Offsets: TypeAlias = dict[TopicPartition, int]
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
-
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, what: str, deadline_s: float = DEADLINE_S
-) -> T:
-    """The first non-None value of `probe`, polled until `deadline_s`; fails the test with
-    `what` (what was waited for) otherwise."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        value = await probe()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {deadline_s}s: {what}", pytrace=False)
-        await asyncio.sleep(POLL_S)
+__all__ = ["eventually"]  # re-exported: the crash tests wait with the shared loop
 
 
 @contextlib.asynccontextmanager

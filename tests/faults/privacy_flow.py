@@ -9,7 +9,6 @@ the completion records' export verified offline by `privacy-orchestrator verify-
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,14 +22,14 @@ from byggrygg_shared.contracts.courses import EnrolmentErased
 from byggrygg_shared.contracts.privacy import EraseSubject, ParticipantReplied
 
 from ..identity_client import IdentityApi, Member
-from ..platform_processes import ORCHESTRATOR, ROOT, Platform, log_tail
+from ..platform_processes import ORCHESTRATOR, Platform
+from ..records_verifier import run_verifier
 from .crash_tools import connected, eventually, scalar
 from .learning import grant_licences, publish_and_assign
 
 PARTICIPANTS = frozenset({"identity", "courses", "consent"})
 ENDED = frozenset({"completed", "partially_completed", "rejected"})
 COURSES = 2
-VERIFY_TIMEOUT_S = 120.0
 # The orchestrator's request events (internal, in `request_events`; stream `dsr-<id>`).
 _REQUEST_EVENT = "no.byggrygg.privacy-orchestrator."
 REPLY_RECORDED = _REQUEST_EVENT + "ReplyRecorded"
@@ -313,19 +312,9 @@ async def verified_records(
     file, pem = workdir / "completion-records.json", workdir / "orchestrator-public.pem"
     file.write_bytes(exported.content)
     pem.write_text(key.json()["public_key_pem"], encoding="ascii")
-    log = workdir / "verify-records.log"
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            *("uv", "run", "--no-sync", "privacy-orchestrator", "verify-records"),
-            *("--file", str(file), "--public-key", str(pem)),
-            cwd=ROOT,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
-        returncode = await asyncio.wait_for(process.wait(), timeout=VERIFY_TIMEOUT_S)
+    returncode, output = await run_verifier(file, pem)
     if returncode != 0:
-        pytest.fail(f"verify-records exited with {returncode}:\n{log_tail(log)}", pytrace=False)
+        pytest.fail(f"verify-records exited with {returncode}:\n{output}", pytrace=False)
     mine = [
         entry["record"]
         for entry in exported.json()["records"]
