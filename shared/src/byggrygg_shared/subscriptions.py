@@ -45,7 +45,7 @@ from typing import Any
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.broker.registrator import KafkaRegistrator
 
-from byggrygg_shared.messaging import make_broker
+from byggrygg_shared.messaging import ACK_POLICY, make_broker
 
 __all__ = ["RegisterSubscribers", "Subscriptions"]
 
@@ -92,8 +92,11 @@ class Subscriptions:
     def _new_broker(self) -> KafkaBroker:
         broker = make_broker(self._bootstrap, client_id=self._client_id, **self._broker_options)
         # The router's prefix goes before every topic its subscribers read; the broker's
-        # middlewares (retries, dead letters) and ack policy apply to them as to its own.
-        router = KafkaRouter(prefix=self._topic_prefix)
+        # middlewares (retries, dead letters) apply to them as to its own. Its ack policy does
+        # NOT: FastStream 0.7 gives a router's subscribers the router's own policy, ACK_FIRST
+        # (auto-commit) unless set, which loses the message in hand on a crash. Hence the
+        # explicit policy (tests: test_subscriptions, the kill -9 tests in tests/faults).
+        router = KafkaRouter(prefix=self._topic_prefix, ack_policy=ACK_POLICY)
         self._register(router)
         broker.include_router(router)
         return broker

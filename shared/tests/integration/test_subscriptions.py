@@ -8,11 +8,12 @@ import uuid
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.broker.registrator import KafkaRegistrator
 
-from byggrygg_shared.messaging import Backoff, event_from_message
+from byggrygg_shared.messaging import ACK_POLICY, Backoff, event_from_message
 from byggrygg_shared.subscriptions import Subscriptions
 
 from ..conftest import eventually
@@ -125,3 +126,73 @@ async def test_an_unreachable_kafka_is_retried_and_stop_still_ends_the_run() -> 
     stop.set()
     await asyncio.wait_for(task, timeout=30)
     assert not subscriptions.started.is_set()
+
+
+async def test_a_message_in_hand_is_not_committed_while_another_subscriber_commits(
+    kafka_bootstrap: str, new_topic: Any
+) -> None:
+    """Two subscribers of one group (as every service has): while the first still handles its
+    message, the second's messages are handled and committed, and the first's offset is not.
+
+    Regression: FastStream 0.7 gives a router's subscribers the router's ack policy, which
+    defaulted to ACK_FIRST (auto-commit of what was fetched): a kill -9 then lost the message
+    in hand (a participant's reply, seen in tests/faults/test_privacy_crash.py)."""
+    slow_topic, fast_topic = await new_topic("subs-slow"), await new_topic("subs-fast")
+    group = f"subtest-{uuid.uuid4().hex[:8]}"
+    in_hand, release = asyncio.Event(), asyncio.Event()
+    fast_seen: list[str] = []
+
+    def register(broker: KafkaRegistrator) -> None:
+        @broker.subscriber(slow_topic, group_id=group, auto_offset_reset="earliest")
+        async def on_slow(message: KafkaMessage) -> None:
+            in_hand.set()
+            await release.wait()
+
+        @broker.subscriber(fast_topic, group_id=group, auto_offset_reset="earliest")
+        async def on_fast(message: KafkaMessage) -> None:
+            fast_seen.append(event_from_message(message).id)
+
+    subscriptions = Subscriptions(
+        bootstrap=kafka_bootstrap, client_id="subtest", register=register, backoff=FAST
+    )
+    async with subscriptions.running():
+        broker = subscriptions.broker
+        assert broker is not None
+        assert {subscriber.ack_policy for subscriber in broker.subscribers} == {ACK_POLICY}
+        await produce(kafka_bootstrap, slow_topic, ["slow-1"])
+        await eventually(lambda: _is_set(in_hand), what="the slow message in hand")
+        await produce(kafka_bootstrap, fast_topic, ["fast-1", "fast-2"])
+
+        async def fast_committed() -> bool:
+            committed = await committed_offsets(kafka_bootstrap, group)
+            return committed.get(TopicPartition(fast_topic, 0)) == 2
+
+        await eventually(fast_committed, what="the fast subscriber's offsets committed")
+        # Longer than aiokafka's auto-commit interval (5 s): an auto-committing consumer
+        # would have committed the slow message's offset by now.
+        for _ in range(16):
+            committed = await committed_offsets(kafka_bootstrap, group)
+            assert TopicPartition(slow_topic, 0) not in committed, committed
+            await asyncio.sleep(0.5)
+        release.set()
+
+        async def slow_committed() -> bool:
+            committed = await committed_offsets(kafka_bootstrap, group)
+            return committed.get(TopicPartition(slow_topic, 0)) == 1
+
+        await eventually(slow_committed, what="the slow message committed once handled")
+    assert fast_seen == ["fast-1", "fast-2"]
+
+
+async def _is_set(event: asyncio.Event) -> bool:
+    return event.is_set()
+
+
+async def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {partition: meta.offset for partition, meta in committed.items() if meta.offset >= 0}
