@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 import asyncpg
+import cpu
 import httpx
 from aiokafka import AIOKafkaProducer
 from erasure_bench import seed_simulator, staff_calls
@@ -150,6 +151,7 @@ async def bench_contract_end(
                 progress(f"{NAME}: ending the contract of {subjects} subjects")
                 staff_token = await identity.log_in(platform.staff_email, platform.staff_password)
                 started_at = datetime.now(UTC)
+                cpu_before = cpu.snapshot(platform.process_groups)
                 start = clock()
                 await identity.end_contract(
                     staff_token, organisation.organisation_id, started_at.date()
@@ -158,6 +160,7 @@ async def bench_contract_end(
                     follower, organisation.organisation_id, subjects, config, progress, clock, start
                 )
                 seconds = clock() - start
+                cpu_used = cpu.cpu_between(cpu_before, cpu.snapshot(platform.process_groups))
                 if len(records) < subjects:
                     progress(f"{NAME}: stopped after {seconds:.0f}s, {len(records)} completed")
             finally:
@@ -184,6 +187,12 @@ async def bench_contract_end(
             "outcomes": dict(Counter(r.outcome for r in records)),
             "sub_processors_per_record": sorted({r.sub_processors for r in records}),
             "participants_per_record": sorted({r.participants for r in records}),
+            # Where the time went: each service's CPU seconds over the run (PostgreSQL and
+            # Kafka serve them all and are not split), per completed erasure, and how busy
+            # the machine's cores were (other work included).
+            "cpu_seconds_by_service": cpu_used.by_service,
+            "cpu_ms_per_erasure_by_service": cpu_used.per_item_ms(len(records)),
+            "machine_busy_share": cpu_used.machine_busy_share,
             "config": asdict(config),
             # Other work on the machine slows every service of the run: compare with this.
             "load_average_at_end": load_average(),

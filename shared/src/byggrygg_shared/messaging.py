@@ -67,6 +67,7 @@ __all__ = [
     "Backoff",
     "DeadLetterPublisher",
     "RetryThenDeadLetter",
+    "dead_letter_headers",
     "dead_letter_topic",
     "event_from_message",
     "make_broker",
@@ -202,23 +203,13 @@ class _RetryThenDeadLetterScope(BaseMiddleware[Any, Any]):
     ) -> None:
         if record is None:
             raise RuntimeError("dead-lettering needs a Kafka ConsumerRecord") from error
-        headers = {
-            name: value.decode("utf-8", errors="backslashreplace")
-            for name, value in (record.headers or ())
-            if value is not None and not name.startswith("dlq_")
-        }
         handler = self.context.get("handler_")
-        headers.update(
-            {
-                "dlq_error_type": f"{type(error).__module__}.{type(error).__qualname__}",
-                "dlq_error_message": describe_error(error),
-                "dlq_attempts": str(attempts),
-                "dlq_original_topic": record.topic,
-                "dlq_original_partition": str(record.partition),
-                "dlq_original_offset": str(record.offset),
-                "dlq_consumer_group": str(getattr(handler, "group_id", "") or ""),
-                "dlq_failed_at": self.policy.clock().isoformat(),
-            }
+        headers = dead_letter_headers(
+            record,
+            error,
+            attempts=attempts,
+            consumer_group=str(getattr(handler, "group_id", "") or ""),
+            failed_at=self.policy.clock(),
         )
         publish = self.policy.dead_letters or self._publish_with_broker
         await publish(
@@ -242,6 +233,38 @@ class _RetryThenDeadLetterScope(BaseMiddleware[Any, Any]):
     ) -> None:
         broker: KafkaBroker = self.context.get("broker")
         await broker.publish(value, topic=topic, key=key, headers=headers)
+
+
+def dead_letter_headers(
+    record: ConsumerRecord[Any, Any],
+    error: BaseException,
+    *,
+    attempts: int,
+    consumer_group: str,
+    failed_at: datetime,
+) -> dict[str, str]:
+    """The headers of ``record``'s dead letter: its own (text) plus the error in ``dlq_*``.
+
+    Public for batch subscribers, which dead-letter single records of a batch themselves
+    (this middleware dead-letters whole messages only)."""
+    headers = {
+        name: value.decode("utf-8", errors="backslashreplace")
+        for name, value in (record.headers or ())
+        if value is not None and not name.startswith("dlq_")
+    }
+    headers.update(
+        {
+            "dlq_error_type": f"{type(error).__module__}.{type(error).__qualname__}",
+            "dlq_error_message": describe_error(error),
+            "dlq_attempts": str(attempts),
+            "dlq_original_topic": record.topic,
+            "dlq_original_partition": str(record.partition),
+            "dlq_original_offset": str(record.offset),
+            "dlq_consumer_group": consumer_group,
+            "dlq_failed_at": failed_at.isoformat(),
+        }
+    )
+    return headers
 
 
 def describe_error(error: BaseException) -> str:

@@ -14,6 +14,8 @@ workers running until shutdown:
 - the retention scheduler (R2, R6): files the erasures of a contract end whose export offer
   is over.
 - the mail sender (R10): hands the kept-data notices in the mail outbox to SMTP.
+- the participant time-out (R13): sends a late participant its command again, then
+  escalates it.
 
 Tests call `build_runtime` with their own database, key file and verifier, and run the
 subscribers themselves on a topic of their own.
@@ -43,9 +45,11 @@ from privacy_orchestrator.adapters.webhook_client import WebhookClient
 from privacy_orchestrator.domain.signing import RecordSigner
 from privacy_orchestrator.domain.subprocessors import DeliveryPolicy
 from privacy_orchestrator.entrypoints.api import create_app
-from privacy_orchestrator.entrypoints.consumers import register_consumers
+from privacy_orchestrator.entrypoints.consumers import ReplyBatching, register_consumers
 from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.exports import ExportExpiryWorker
+from privacy_orchestrator.service_layer.participant_timeouts import ParticipantTimeoutWorker
+from privacy_orchestrator.service_layer.reply_batches import BatchPolicy
 from privacy_orchestrator.service_layer.retention import RetentionScheduler
 from privacy_orchestrator.service_layer.subprocessors import (
     DeliveryWorker,
@@ -99,6 +103,7 @@ class Runtime:
                 replies_topic=self.settings.privacy_orchestrator_replies_topic,
                 group_id=self.settings.privacy_orchestrator_consumer_group,
                 triggers_from=trigger_settings(self.settings),
+                batching=reply_batching(self.settings),
             ),
             **broker_options,
         )
@@ -116,7 +121,10 @@ async def build_runtime(
     """Load the key, open the pool and build everything the API needs; register HeiHallo
     if it is not yet registered (R12)."""
     signer = load_signer(settings)
-    pool = await create_pool(settings.privacy_orchestrator_database_url)
+    pool = await create_pool(
+        settings.privacy_orchestrator_database_url,
+        max_size=settings.privacy_orchestrator_pool_size,
+    )
     try:
         keyring_pool = await create_pool(settings.keyring_database_url)
         keyring = KeyRing(keyring_pool, load_master_key(settings.keyring_master_key_file))
@@ -179,6 +187,14 @@ def trigger_settings(settings: OrchestratorSettings) -> TriggerSettings:
     )
 
 
+def reply_batching(settings: OrchestratorSettings) -> ReplyBatching:
+    """How the replies consumer reads and records its batches, from the settings."""
+    return ReplyBatching(
+        max_records=settings.privacy_orchestrator_replies_batch_size,
+        policy=BatchPolicy(concurrency=settings.privacy_orchestrator_replies_concurrency),
+    )
+
+
 def delivery_policy_of(settings: OrchestratorSettings) -> DeliveryPolicy:
     """The retry and escalation rules of sub-processor requests, from the settings."""
     return DeliveryPolicy(
@@ -231,11 +247,20 @@ def background_workers(runtime: Runtime) -> dict[str, Worker]:
         "subprocessor-deliveries": DeliveryWorker(
             runtime.subprocessors,
             poll_interval=runtime.settings.privacy_orchestrator_subprocessor_poll_seconds,
+            concurrency=runtime.settings.privacy_orchestrator_subprocessor_concurrency,
         ).run,
         "export-expiry": ExportExpiryWorker(
             runtime.deps, poll_interval=runtime.settings.privacy_orchestrator_export_purge_seconds
         ).run,
         "mail-sender": mail_sender(runtime).run,
+        "participant-timeouts": ParticipantTimeoutWorker(
+            runtime.deps,
+            reply_within=timedelta(
+                hours=runtime.settings.privacy_orchestrator_participant_timeout_hours
+            ),
+            max_resends=runtime.settings.privacy_orchestrator_participant_max_resends,
+            poll_interval=runtime.settings.privacy_orchestrator_participant_check_seconds,
+        ).run,
         "retention-scheduler": RetentionScheduler(
             runtime.deps,
             batch_size=runtime.settings.privacy_orchestrator_retention_batch_size,

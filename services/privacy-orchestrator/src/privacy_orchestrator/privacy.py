@@ -225,6 +225,10 @@ INVENTORY: Final = DataInventory(
             TableColumn("subprocessors", "name"),
             "a sub-processor's company name (R12), not a person's",
         ),
+        NonPersonalField(
+            EventField(contracts.RequestStateChanged.event_type, "participants_answered"),
+            "how many participant services answered a request: a count, no person",
+        ),
     ),
 )
 
@@ -234,4 +238,5 @@ EMITTED_CONTRACTS: Final[tuple[type[IntegrationEvent], ...]] = (
     contracts.AnonymiseSubject,
     contracts.ExportSubject,
     contracts.RectifySubject,
+    contracts.RequestStateChanged,  # no personal data (the dashboard's feed, issue 6)
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
@@ -16,6 +17,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from privacy_orchestrator.domain.errors import PersonalDataInRecord
+from privacy_orchestrator.domain.records import assert_no_personal_data
 
 
 class RecordRead(BaseModel):
@@ -134,6 +138,14 @@ class ParticipantProgress(BaseModel):
     command: str
     replied: bool
     outcome: str | None
+    # The participant time-out (R13): last sent, how often sent again, escalated.
+    sent_at: datetime | None = None
+    resends: int = 0
+    escalated: bool = Field(
+        default=False,
+        description="No reply after every re-send of its command: an operator must look; "
+        "the request does not complete without the reply.",
+    )
 
 
 class SubProcessorProgress(BaseModel):
@@ -143,13 +155,17 @@ class SubProcessorProgress(BaseModel):
     name: str
     organisation_number: str
     action: str
-    state: Literal["pending", "delivered", "confirmed", "escalated"]
+    state: Literal["pending", "delivered", "confirmed", "escalated", "closed"]
     attempts: int
     requested_at: datetime
     delivered_at: datetime | None
     confirmed_at: datetime | None
     escalated_at: datetime | None
     escalation_reason: str | None
+    closed_at: datetime | None = None
+    close_reason: str | None = Field(
+        default=None, description="closed: the operator's written reason (R13)."
+    )
 
 
 class DeadlineExtensionRead(BaseModel):
@@ -166,6 +182,14 @@ class DeadlineExtend(BaseModel):
 
     months: int = Field(ge=1, le=2)
     reason: Literal["complexity", "number_of_requests"]
+
+
+class RequestHoldRead(BaseModel):
+    """Why and since when staff hold a request."""
+
+    since: datetime
+    reason: str
+    by_role: str
 
 
 class RequestRead(BaseModel):
@@ -196,6 +220,11 @@ class RequestRead(BaseModel):
         description="The kept-data notice (R10): no_address (none given), waiting (until the "
         "request ends), queued / sent (data was kept: the mail), not_needed (nothing kept)."
     )
+    on_hold: RequestHoldRead | None = Field(
+        default=None,
+        description="Held by staff (state on_hold): since when, why. The deadline does NOT "
+        "move while held (art. 12(3)); only a filed deadline extension moves it.",
+    )
 
 
 class HoldCreate(BaseModel):
@@ -213,3 +242,33 @@ class HoldCreate(BaseModel):
 
 class HoldRead(BaseModel):
     hold_id: UUID
+
+
+# --- operator actions on a request (R13, DESIGN §5): H2 ---
+
+# A phone number in a reason (the records refuse subject refs and e-mail addresses too).
+_PHONE_LIKE = re.compile(r"\+?\d[\d \-]{6,}\d")
+
+
+class OperatorReason(BaseModel):
+    """A written reason of platform staff (a hold, a closed sub-processor request). It goes
+    into the request's history and, for a closed sub-processor request, into the completion
+    record (R19): describe the case, never the person (no names, addresses, numbers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _no_personal_data(cls, value: str) -> str:
+        text = " ".join(value.split())
+        if not text:
+            raise ValueError("a reason is required")
+        try:
+            assert_no_personal_data(text)
+        except PersonalDataInRecord:
+            raise ValueError("the reason must not hold personal data") from None
+        if _PHONE_LIKE.search(text):
+            raise ValueError("the reason must not hold personal data")
+        return text

@@ -161,3 +161,55 @@ class OrchestratorSettings(PlatformSettings):
         description="How often the mail sender looks for due mail besides being woken on "
         "commit (retries) (BYGGRYGG_PRIVACY_ORCHESTRATOR_MAIL_POLL_SECONDS).",
     )
+
+    # --- participant time-out (R13, DESIGN §5): H2 ---
+    privacy_orchestrator_participant_timeout_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="A participant that has not replied this long after its command was (last) "
+        "sent gets it again, the same command "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_PARTICIPANT_TIMEOUT_HOURS).",
+    )
+    privacy_orchestrator_participant_max_resends: int = Field(
+        default=3,
+        ge=0,
+        description="How often a command is sent again before the participant shows as "
+        "escalated (BYGGRYGG_PRIVACY_ORCHESTRATOR_PARTICIPANT_MAX_RESENDS).",
+    )
+    privacy_orchestrator_participant_check_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the participant time-out worker looks for late replies "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_PARTICIPANT_CHECK_SECONDS).",
+    )
+
+    # --- throughput (contract ends: many requests at once) ---
+    privacy_orchestrator_pool_size: int = Field(
+        default=20,
+        ge=4,
+        le=100,
+        description="Connections of the orchestrator's database pool: the replies consumer, "
+        "the sub-processor sends, the retention scheduler and the API share it "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_POOL_SIZE).",
+    )
+    privacy_orchestrator_replies_batch_size: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Most replies read from Kafka at once; a batch is what is there, never "
+        "waited for (BYGGRYGG_PRIVACY_ORCHESTRATOR_REPLIES_BATCH_SIZE).",
+    )
+    privacy_orchestrator_replies_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Requests whose replies are recorded at once, each in its own "
+        "transaction (BYGGRYGG_PRIVACY_ORCHESTRATOR_REPLIES_CONCURRENCY).",
+    )
+    privacy_orchestrator_subprocessor_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Sub-processor requests sent at once; each holds a pooled connection "
+        "while it is sent (BYGGRYGG_PRIVACY_ORCHESTRATOR_SUBPROCESSOR_CONCURRENCY).",
+    )

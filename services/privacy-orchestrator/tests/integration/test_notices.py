@@ -1,12 +1,15 @@
 """Kept-data notices (R10) on real PostgreSQL, the real key ring and a real SMTP server (the
 repository's mail sink, deploy/local/mail_sink.py, read from its Maildir): an erasure that ends
 with something kept mails the person once, naming the basis, never the data; the completion
-record names the mail; the address is unreadable afterwards; nothing kept, nothing sent."""
+record names the mail; the address is unreadable afterwards; nothing kept, nothing sent. A
+deadline extension is told (the new date and why) and the address kept for the end; a ready
+access export is told with its download link, never the data."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
@@ -328,3 +331,131 @@ async def test_an_address_that_cannot_be_mailed_is_refused_and_nothing_is_writte
     async with notice_runtime.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM requests") == 0
         assert await conn.fetchval("SELECT count(*) FROM request_notices") == 0
+
+
+# --- a deadline extension and a ready access export are told too (R10, R14): H2 ---
+
+
+def _staff() -> Principal:
+    return Principal(
+        user_id=str(uuid4()),
+        subject_ref="subj_" + uuid4().hex,
+        organisation_id=None,
+        roles=frozenset({Role.PLATFORM_STAFF}),
+    )
+
+
+async def test_a_deadline_extension_tells_the_person_the_new_date_and_why(
+    notice_runtime: Runtime,
+    client: httpx.AsyncClient,
+    headers: Callable[[Principal], dict[str, str]],
+    mail_sink: Any,
+) -> None:
+    runtime = notice_runtime
+    learner, address = _learner(), _address()
+    request = await _file(client, headers(learner), notify_email=address)
+    request_id = UUID(request["request_id"])
+    staff = headers(_staff())
+    extended = await client.post(
+        f"/requests/{request_id}/extend-deadline",
+        json={"months": 2, "reason": "number_of_requests"},
+        headers=staff,
+    )
+    assert extended.status_code == 200, extended.text
+    deadline = extended.json()["deadline"]
+    # The address stays for the request's end (a kept-data notice may follow).
+    assert extended.json()["notice"] == "waiting"
+    assert (await _notice_row(runtime, request_id))["address"] is not None
+
+    assert await mail_sender(runtime).send_due() == 1
+    reader = mail_reader.MailReader(mail_sink.maildir)
+    [mail] = await reader.wait_for(address)
+    text = mail.text
+    assert deadline in text  # the new date
+    assert "mange forespørsler" in text  # why, in plain words
+    assert learner.subject_ref not in text
+
+    await _answer_all(runtime, request_id, learner.subject_ref, kept=False)
+    document = await _record(runtime, request_id)
+    [notice] = document["notices"]
+    assert notice["kind"] == "deadline_extended"
+    assert mail.message["Message-ID"] == f"<{notice['reference']}@byggrygg.no>"
+    assert document["reason"] == "deadline_extended:number_of_requests"
+    assert len(reader.to(address)) == 1  # nothing kept: no second mail
+
+
+async def test_an_extension_without_an_address_sends_nothing(
+    notice_runtime: Runtime,
+    client: httpx.AsyncClient,
+    headers: Callable[[Principal], dict[str, str]],
+) -> None:
+    learner = _learner()
+    request = await _file(client, headers(learner))
+    staff = headers(_staff())
+    extended = await client.post(
+        f"/requests/{request['request_id']}/extend-deadline",
+        json={"months": 1, "reason": "complexity"},
+        headers=staff,
+    )
+    assert extended.status_code == 200, extended.text
+    async with notice_runtime.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM mail_outbox") == 0
+
+
+async def test_a_ready_access_export_is_told_with_its_link_never_the_data(
+    notice_runtime: Runtime,
+    client: httpx.AsyncClient,
+    headers: Callable[[Principal], dict[str, str]],
+    mail_sink: Any,
+) -> None:
+    runtime = notice_runtime
+    keyring = runtime.deps.keyring
+    assert keyring is not None
+    learner, address = _learner(), _address()
+    request = await _file(client, headers(learner), kind="access", notify_email=address)
+    request_id = UUID(request["request_id"])
+    for participant in PARTICIPANTS:
+        part = await keyring.encrypt(
+            learner.subject_ref, json.dumps({"name": "Kari Nordmann", "from": participant})
+        )
+        reply = ParticipantReplied(
+            request_id=request_id,
+            participant=participant,  # type: ignore[arg-type]
+            command="export",
+            subject_ref=learner.subject_ref,
+            outcome="completed",
+            evidence=[Evidence(location="table users.name", action="exported", count=1)],
+            export=part,
+            replied_at=datetime.now(UTC),
+        )
+        received = ReceivedEvent(
+            id=str(uuid4()),
+            type=reply.ce_type(),
+            source=participant,
+            subject=None,
+            time=None,
+            correlation_id=str(request_id),
+            causation_id=None,
+            tenant_id=None,
+            data=reply.model_dump(mode="json"),
+        )
+        assert await requests.record_reply(runtime.deps, reply, received)
+
+    view = (await client.get(f"/requests/{request_id}", headers=headers(learner))).json()
+    assert (view["state"], view["notice"]) == ("completed", "queued")
+    [notice] = (await _record(runtime, request_id))["notices"]
+    assert notice["kind"] == "export_ready"
+    assert await mail_sender(runtime).send_due() == 1
+    [mail] = await mail_reader.MailReader(mail_sink.maildir).wait_for(address)
+    text = mail.text
+    assert f"{runtime.deps.callback_base_url}/requests/{request_id}/export" in text
+    async with runtime.pool.acquire() as conn:
+        expires_at = await conn.fetchval(
+            "SELECT expires_at FROM access_exports WHERE request_id = $1", request_id
+        )
+    assert expires_at.date().isoformat() in text
+    for absent in ("Kari", "Nordmann", learner.subject_ref):
+        assert absent not in text
+    # The export itself is there for the person, behind their login.
+    answer = await client.get(f"/requests/{request_id}/export", headers=headers(learner))
+    assert answer.status_code == 200, answer.text

@@ -46,7 +46,7 @@ async def commands_of(pool: asyncpg.Pool, request_id: str) -> list[asyncpg.Recor
     return await rows(
         pool,
         "SELECT event_type, payload, metadata FROM events WHERE payload->>'request_id' = $1"
-        " ORDER BY global_position",
+        " AND stream_id LIKE 'privacy-commands-%' ORDER BY global_position",
         request_id,
     )
 

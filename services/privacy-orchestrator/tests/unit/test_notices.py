@@ -3,12 +3,14 @@ never a location's table or column name."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from privacy_orchestrator.service_layer.notices import (
     KeptItem,
+    export_text,
+    extension_text,
     notice_text,
     plain_basis,
     plain_data,
@@ -51,3 +53,22 @@ def test_the_text_names_what_why_and_until_when_once_per_kind() -> None:
     assert "til og med 2027-06-30" in text
     assert "correspondence_items" not in text
     assert "email_address" not in text
+
+
+# --- a deadline extension and a ready access export (R10, R14): H2 ---
+
+
+def test_the_extension_mail_gives_the_new_date_and_why_in_words() -> None:
+    text = extension_text(date(2027, 3, 31), "complexity")
+    assert "2027-03-31" in text
+    assert "sammensatt" in text
+    assert "complexity" not in text  # the code is for the record, words for the person
+    assert "mange forespørsler" in extension_text(date(2027, 3, 31), "number_of_requests")
+
+
+def test_the_export_mail_gives_the_link_and_the_last_day_only() -> None:
+    link = "https://byggrygg.example/api/privacy-orchestrator/requests/1/export"
+    text = export_text(link, datetime(2027, 1, 8, 12, 0, tzinfo=UTC))
+    assert link in text
+    assert "2027-01-08" in text
+    assert "begrenset tid" in export_text(link, None)

@@ -21,6 +21,11 @@ is kept anonymously is kept from the participant's own plaintext columns.
 Replies carry evidence (locations as the participants' data inventories name them, actions,
 counts, bases), never the data: the only personal field is ``export``, a key-ring token under
 the subject's key holding the participant's part of an access export (R14).
+
+The orchestrator also publishes where each request stands, ``RequestStateChanged`` on
+``privacy.requests.v1`` (key = request id), for reporting's operations dashboard (issue 6). It
+holds no personal data and no subject ref: a dashboard counts requests, it does not follow
+people (the request id links to the orchestrator's own view for staff).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ __all__ = [
     "COMMANDS_TOPIC_TEMPLATE",
     "PARTICIPANTS",
     "REPLIES_TOPIC",
+    "REQUESTS_TOPIC",
     "AnonymiseSubject",
     "EraseSubject",
     "Evidence",
@@ -48,6 +54,7 @@ __all__ = [
     "ParticipantReplied",
     "PrivacyCommand",
     "RectifySubject",
+    "RequestStateChanged",
     "command_topic",
 ]
 
@@ -56,6 +63,7 @@ ORCHESTRATOR: Final = "privacy-orchestrator"
 PARTICIPANTS: Final = ("identity", "courses", "consent", "reporting")
 COMMANDS_TOPIC_TEMPLATE: Final = "privacy.commands.{participant}.v1"
 REPLIES_TOPIC: Final = "privacy.replies.v1"
+REQUESTS_TOPIC: Final = "privacy.requests.v1"
 
 ParticipantName = Literal["identity", "courses", "consent", "reporting"]
 HoldBasis = Literal["open_complaint", "legal_dispute", "outstanding_debt", "bookkeeping"]
@@ -64,6 +72,17 @@ DataCategoryName = Literal["identity", "contact", "profile", "authentication", "
 # The fields a rectification may correct (R15); identity's ProfileFieldName.
 RectifiableField = Literal["name", "email", "phone", "gender", "language"]
 CommandName = Literal["erase", "anonymise", "export", "rectify"]
+RequestKindName = Literal["access", "rectification", "erasure"]
+RequestStateName = Literal[
+    "received",
+    "awaiting_controller",
+    "approved",
+    "in_progress",
+    "on_hold",
+    "completed",
+    "partially_completed",
+    "rejected",
+]
 Outcome = Literal["completed", "partially_completed", "failed"]
 EvidenceAction = Literal["erased", "anonymised", "kept", "exported", "rectified", "crypto_shredded"]
 
@@ -183,3 +202,43 @@ PRIVACY_COMMANDS: Final[tuple[type[PrivacyCommand], ...]] = (
     ExportSubject,
     RectifySubject,
 )
+
+
+@register
+class RequestStateChanged(IntegrationEvent):
+    """Where a data-subject request stands after a change (DESIGN §5, R19), for dashboards.
+
+    Published in the transaction of the change: the request's state moved (received,
+    approved, in progress, on hold, completed...), its deadline was extended, a participant was
+    escalated or a sub-processor request closed by an operator. ``change`` names what happened
+    (``received``, ``approved``, ``rejected``, ``in_progress``, ``put_on_hold``, ``released``,
+    ``deadline_extended``, ``participant_escalated``, ``sub_processor_closed``,
+    ``completed``). Answers (replies, confirmations) alone publish nothing: the counts are
+    as of the change. ``overdue`` is as of ``changed_at``; a reader compares ``deadline`` with
+    its own today for a live figure. ``escalated``: a participant or a sub-processor request
+    needs an operator. No personal data, no subject ref.
+    """
+
+    event_type: ClassVar[str] = _PREFIX + "RequestStateChanged"
+    source_service: ClassVar[str] = ORCHESTRATOR
+    topic: ClassVar[str] = REQUESTS_TOPIC
+
+    request_id: UUID
+    kind: RequestKindName
+    state: RequestStateName
+    change: str
+    organisation_id: UUID | None
+    requested_by_role: str  # data_subject | contact_person | platform_staff | automatic
+    trigger: str | None  # an automatic request's trigger code (licence_revoked, ...)
+    received_at: datetime
+    deadline: date
+    deadline_extended: bool
+    overdue: bool
+    on_hold: bool
+    escalated: bool
+    participants_answered: int
+    participants_expected: int
+    sub_processors_confirmed: int  # confirmed, or closed by an operator
+    sub_processors_expected: int
+    changed_at: datetime
+    completed_at: datetime | None

@@ -66,9 +66,22 @@ async def project_request(conn: asyncpg.Connection, request: DataSubjectRequest)
             "command": issued.command,
             "replied": name in request.replies,
             "outcome": request.replies[name].outcome if name in request.replies else None,
+            # The participant time-out (service_layer.participant_timeouts): when last sent,
+            # how often sent again, escalated after the last re-send.
+            "sent_at": request.unanswered_since(name).isoformat(),
+            "resends": request.resends.get(name, 0),
+            "escalated": name in request.escalated_participants,
         }
         for name, issued in sorted(request.issued.items())
     }
+    hold = request.hold
+    hold_document = (
+        None
+        if hold is None
+        else json.dumps(
+            {"since": hold.by.at.isoformat(), "reason": hold.reason, "by_role": hold.by.role.value}
+        )
+    )
     extension = request.extension
     extension_document = (
         None
@@ -87,14 +100,14 @@ async def project_request(conn: asyncpg.Connection, request: DataSubjectRequest)
         INSERT INTO requests (request_id, kind, state, subject_ref, organisation_id,
                               requested_by_role, requested_by, received_at, deadline,
                               participants, reason, completed_at, version, deadline_extension,
-                              trigger)
+                              trigger, on_hold)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11, $12, $13,
-                $14::text::jsonb, $15)
+                $14::text::jsonb, $15, $16::text::jsonb)
         ON CONFLICT (request_id) DO UPDATE SET
             state = EXCLUDED.state, participants = EXCLUDED.participants,
             reason = EXCLUDED.reason, completed_at = EXCLUDED.completed_at,
             version = EXCLUDED.version, deadline = EXCLUDED.deadline,
-            deadline_extension = EXCLUDED.deadline_extension
+            deadline_extension = EXCLUDED.deadline_extension, on_hold = EXCLUDED.on_hold
         """,
         request.id,
         request.kind.value,
@@ -111,6 +124,7 @@ async def project_request(conn: asyncpg.Connection, request: DataSubjectRequest)
         request.version,
         extension_document,
         request.requested_by.trigger,
+        hold_document,
     )
 
 
@@ -141,6 +155,7 @@ class RequestView:
     deadline_extension: dict[str, Any] | None
     trigger: str | None
     notice: str = "no_address"  # R10: service_layer.notices (adapters.notice_store)
+    on_hold: dict[str, Any] | None = None  # {since, reason, by_role} while held (DESIGN §5)
 
 
 # Each sub-processor asked (R13) with its delivery's state and times, live from the outbox.
@@ -150,7 +165,8 @@ _SUB_PROCESSORS: Final = (
     " 'organisation_number', s.organisation_number, 'action', d.action, 'state', d.state,"
     " 'attempts', d.attempts, 'requested_at', d.created_at, 'delivered_at', d.delivered_at,"
     " 'confirmed_at', d.confirmed_at, 'escalated_at', d.escalated_at,"
-    " 'escalation_reason', d.escalation_reason) ORDER BY s.name, d.id)::text"
+    " 'escalation_reason', d.escalation_reason, 'closed_at', d.closed_at,"
+    " 'close_reason', d.close_reason) ORDER BY s.name, d.id)::text"
     " FROM subprocessor_deliveries d JOIN subprocessors s ON s.id = d.subprocessor_id"
     " WHERE d.request_id = r.request_id), '[]') AS sub_processors"
 )
@@ -158,9 +174,7 @@ _VIEW_COLUMNS: Final = (
     "r.request_id, r.kind, r.state, r.subject_ref, r.organisation_id, r.requested_by_role, "
     "r.requested_by, r.received_at, r.deadline, r.participants::text AS participants, r.reason, "
     "r.completed_at, r.deadline_extension::text AS deadline_extension, r.trigger, "
-    + _SUB_PROCESSORS
-    + ", "
-    + NOTICE_STATE_COLUMN
+    "r.on_hold::text AS on_hold, " + _SUB_PROCESSORS + ", " + NOTICE_STATE_COLUMN
 )
 _FINAL: Final = tuple(state.value for state in FINAL_STATES)
 
@@ -169,8 +183,9 @@ def _view(row: asyncpg.Record) -> RequestView:
     values = dict(row)
     values["participants"] = json.loads(values["participants"])
     values["sub_processors"] = json.loads(values["sub_processors"])
-    extension = values["deadline_extension"]
-    values["deadline_extension"] = None if extension is None else json.loads(extension)
+    for name in ("deadline_extension", "on_hold"):
+        document = values[name]
+        values[name] = None if document is None else json.loads(document)
     return RequestView(**values)
 
 
@@ -198,8 +213,11 @@ async def list_requests(
         " WHERE ($1::text IS NULL OR r.state = $1)"
         " AND ($3::boolean IS NULL"
         "      OR (r.state <> ALL($4::text[]) AND r.deadline < $5) = $3)"
-        " AND ($6::boolean IS NULL OR EXISTS (SELECT 1 FROM subprocessor_deliveries d"
-        "      WHERE d.request_id = r.request_id AND d.state = 'escalated') = $6)"
+        # Escalated: a sub-processor request, or a participant that never replied (R13).
+        " AND ($6::boolean IS NULL OR (EXISTS (SELECT 1 FROM subprocessor_deliveries d"
+        "      WHERE d.request_id = r.request_id AND d.state = 'escalated')"
+        "   OR EXISTS (SELECT 1 FROM jsonb_each(r.participants) p"
+        "      WHERE (p.value ->> 'escalated')::boolean)) = $6)"
         " AND ($7::text IS NULL OR r.subject_ref = $7)"
         " ORDER BY r.received_at, r.request_id LIMIT $2",
         state,

@@ -129,6 +129,7 @@ class SubProcessorStore:
         self,
         conn: asyncpg.Connection,
         *,
+        notify_channel: str,
         delivery_id: UUID,
         subprocessor_id: UUID,
         request_id: UUID,
@@ -139,13 +140,17 @@ class SubProcessorStore:
         webhook_id: str,
         now: datetime,
         deadline: datetime,
-    ) -> UUID:
-        """Write a pending delivery; the existing one's id when this request was already sent."""
+    ) -> UUID | None:
+        """Write a pending delivery and notify ``notify_channel`` (PostgreSQL delivers it at
+        commit); the existing one's id when this request was already sent; None when the
+        sub-processor is not registered."""
         inserted = await conn.fetchval(
-            "INSERT INTO subprocessor_deliveries (id, subprocessor_id, request_id, action,"
+            "WITH notified AS (SELECT pg_notify($11, ''))"
+            " INSERT INTO subprocessor_deliveries (id, subprocessor_id, request_id, action,"
             " subject_ref, changes, callback_url, webhook_id, state, attempts, next_attempt_at,"
-            " deadline, created_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 'pending', 0,"
-            " $9, $10, $9) ON CONFLICT (subprocessor_id, request_id, action) DO NOTHING"
+            " deadline, created_at) SELECT $1, s.id, $3, $4, $5, $6::jsonb, $7, $8, 'pending', 0,"
+            " $9, $10, $9 FROM subprocessors s, notified WHERE s.id = $2"
+            " ON CONFLICT (subprocessor_id, request_id, action) DO NOTHING"
             " RETURNING id",
             delivery_id,
             subprocessor_id,
@@ -157,6 +162,7 @@ class SubProcessorStore:
             webhook_id,
             now,
             deadline,
+            notify_channel,
         )
         if inserted is not None:
             return UUID(str(inserted))
@@ -167,7 +173,7 @@ class SubProcessorStore:
             request_id,
             str(action),
         )
-        return UUID(str(existing))
+        return None if existing is None else UUID(str(existing))
 
     async def due_delivery(self, conn: asyncpg.Connection, now: datetime) -> asyncpg.Record | None:
         """The next pending delivery due by ``now``, locked for this transaction (others skip

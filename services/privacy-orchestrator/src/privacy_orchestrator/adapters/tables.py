@@ -105,6 +105,8 @@ REQUESTS: Final = sa.Table(
     sa.Column("deadline_extension", postgresql.JSONB, nullable=True),
     # AUTOMATIC requests: the trigger code (licence_revoked, subscription_cancelled, ...).
     sa.Column("trigger", sa.Text, nullable=True),
+    # {since, reason, by_role} while staff hold the request (DESIGN §5; migration 0009).
+    sa.Column("on_hold", postgresql.JSONB, nullable=True),
     sa.Index("requests_state_deadline_idx", "state", "deadline"),
     comment="Projection of the data-subject requests: state, deadline, readers",
 )
@@ -178,11 +180,14 @@ SUBPROCESSOR_DELIVERIES: Final = sa.Table(
     sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
+    # Closed by an operator with a written reason (R13; migration 0009).
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("close_reason", sa.Text, nullable=True),
     sa.UniqueConstraint(
         "subprocessor_id", "request_id", "action", name="subprocessor_deliveries_once"
     ),
     sa.CheckConstraint(
-        "state IN ('pending', 'delivered', 'confirmed', 'escalated')",
+        "state IN ('pending', 'delivered', 'confirmed', 'escalated', 'closed')",
         name="subprocessor_deliveries_state",
     ),
     sa.Index("ix_subprocessor_deliveries_due", "state", "next_attempt_at"),

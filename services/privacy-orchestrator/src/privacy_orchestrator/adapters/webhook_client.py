@@ -3,13 +3,13 @@
 The body is ``{"type": "privacy.<action>.requested", "timestamp", "data": {...}}``
 (docs/runbook.md, "Sub-processor simulator"); the headers come from
 `byggrygg_shared.webhooks.WebhookSigner` with the secrets in the sub-processor's secret file,
-read at each attempt so a rotated file takes effect without a restart. The ``webhook-id`` is
-the delivery's, the same in every retry, so the sub-processor can answer a repeat with 409.
+checked at each attempt (re-read when it changed: ``secret_files``) so a rotated file takes
+effect without a restart. The ``webhook-id`` is the delivery's, the same in every retry, so the
+sub-processor can answer a repeat with 409.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,8 @@ from uuid import UUID
 import httpx
 
 from byggrygg_shared.sources import Clock
-from byggrygg_shared.webhooks import WebhookSigner, read_secret_file
+from byggrygg_shared.webhooks import WebhookSigner
+from privacy_orchestrator.adapters.secret_files import SECRET_FILES
 from privacy_orchestrator.domain.subprocessors import AttemptResult, PrivacyAction
 
 
@@ -56,7 +57,7 @@ class WebhookClient:
     ) -> AttemptResult:
         """POST ``body`` signed now; the status, or the network error's class name."""
         try:
-            secrets = await asyncio.to_thread(read_secret_file, secret_file)
+            secrets = await SECRET_FILES.read(secret_file)
         except (OSError, ValueError) as error:
             # A missing or bad secret file: an operator's fix, reported like a network error.
             return AttemptResult(status=None, error=f"secret file: {type(error).__name__}")

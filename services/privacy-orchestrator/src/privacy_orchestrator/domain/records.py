@@ -61,6 +61,8 @@ class Outcome(StrEnum):
     PARTIALLY_COMPLETED = "partially_completed"
     REJECTED = "rejected"
     FAILED = "failed"  # only for one participant's answer
+    # Only for a sub-processor's request an operator closed with a written reason (R13).
+    CLOSED_BY_OPERATOR = "closed_by_operator"
 
 
 class EvidenceAction(StrEnum):
@@ -168,11 +170,16 @@ class SubProcessorReport:
     outcome: Outcome
     confirmed_at: datetime | None = None
     evidence: Sequence[Evidence] = ()
+    # The operator's written reason when closed_by_operator (R13); no personal data.
+    reason: str | None = None
 
     def document(self, what: str) -> dict[str, Any]:
         if self.attempts < 1:
             raise InvalidRecord(f"{what}.attempts must be at least 1")
+        # The reason only when there is one: earlier records' documents stay as they were.
+        reason = {} if self.reason is None else {"reason": self.reason}
         return {
+            **reason,
             "name": self.name,
             "organisation_number": self.organisation_number,
             "webhook_id": self.webhook_id,
@@ -240,7 +247,7 @@ class RecordContent:
 
     def document(self) -> dict[str, Any]:
         """The content as a JSON object (without sequence and previous hash)."""
-        if self.outcome is Outcome.FAILED:
+        if self.outcome in {Outcome.FAILED, Outcome.CLOSED_BY_OPERATOR}:
             raise InvalidRecord("a request ends completed, partially completed or rejected")
         if self.outcome is not Outcome.REJECTED and not self.participants:
             raise InvalidRecord("a request that was carried out names its participants")

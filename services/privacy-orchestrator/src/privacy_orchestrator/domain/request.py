@@ -11,6 +11,19 @@ partially when a participant kept something or failed, or a sub-processor did no
 out. The deadline is one month from receipt; staff may extend it once by up to two further
 months with a reason code (art. 12(3)).
 
+Operator and time-out steps (R13, DESIGN §5):
+
+- a participant that has not replied in time gets its command again (the same command: the
+  same CloudEvent id, participants are idempotent), up to a number of times, and is then
+  ``escalated``; the request stays open until it replies (``resend_command``,
+  ``escalate_participant``);
+- staff may send an escalated sub-processor request again, or close it with a written reason
+  (``close_sub_processor``): a closed one counts as answered, and the request then ends
+  ``partially_completed`` at best, the reason in its record;
+- staff may put an in-progress request ``on_hold`` with a reason and release it. Replies and
+  confirmations are still recorded while it is held, but it does not complete until released.
+  The hold does not move the deadline (art. 12(3): only a filed extension does).
+
 A rectification's corrections travel as key-ring tokens under the subject's key (R15): the
 request's history holds the tokens (so a shredded key makes them unreadable), never the values.
 
@@ -54,6 +67,7 @@ class RequestState(StrEnum):
     AWAITING_CONTROLLER = "awaiting_controller"
     APPROVED = "approved"
     IN_PROGRESS = "in_progress"
+    ON_HOLD = "on_hold"
     COMPLETED = "completed"
     PARTIALLY_COMPLETED = "partially_completed"
     REJECTED = "rejected"
@@ -62,6 +76,10 @@ class RequestState(StrEnum):
 FINAL_STATES = frozenset(
     {RequestState.COMPLETED, RequestState.PARTIALLY_COMPLETED, RequestState.REJECTED}
 )
+# Where answers (replies, confirmations) are still recorded: in progress, or held by staff.
+OPEN_STATES = frozenset({RequestState.IN_PROGRESS, RequestState.ON_HOLD})
+# The longest written reason staff give (a hold, a closed sub-processor request).
+MAX_REASON_LENGTH: Final = 500
 
 
 def months_after(day: date, months: int) -> date:
@@ -216,6 +234,76 @@ class RequestCompleted(RequestEvent):
     completed_at: datetime
 
 
+class CommandResent(RequestEvent):
+    """A participant had not replied in time: its command was sent again (the same one, under
+    the same CloudEvent id; ``attempt`` counts the re-sends)."""
+
+    event_type: ClassVar[str] = _PREFIX + "CommandResent"
+
+    participant: str
+    attempt: int
+    resent_at: datetime
+
+
+class ParticipantEscalated(RequestEvent):
+    """A participant did not reply after every re-send: an operator must look (the request
+    stays open; a late reply is still recorded)."""
+
+    event_type: ClassVar[str] = _PREFIX + "ParticipantEscalated"
+
+    participant: str
+    resends: int
+    escalated_at: datetime
+
+
+class SubProcessorResentByOperator(RequestEvent):
+    """Staff sent an escalated sub-processor request again (R13)."""
+
+    event_type: ClassVar[str] = _PREFIX + "SubProcessorResentByOperator"
+
+    subprocessor_id: UUID
+    by: Actor
+
+
+class SubProcessorClosedByOperator(RequestEvent):
+    """Staff closed an escalated sub-processor request with a written reason (R13): it counts
+    as answered, not as carried out."""
+
+    event_type: ClassVar[str] = _PREFIX + "SubProcessorClosedByOperator"
+
+    subprocessor_id: UUID
+    by: Actor
+    reason: str
+
+
+class RequestPutOnHold(RequestEvent):
+    """Staff held an in-progress request, with a reason; the deadline does not move."""
+
+    event_type: ClassVar[str] = _PREFIX + "RequestPutOnHold"
+
+    by: Actor
+    reason: str
+
+
+class RequestReleased(RequestEvent):
+    """Staff released a held request."""
+
+    event_type: ClassVar[str] = _PREFIX + "RequestReleased"
+
+    by: Actor
+
+
+class PersonNotified(RequestEvent):
+    """A notice to the person was queued (R10; e.g. a deadline extension): its kind, when, and
+    the mail's id; never the address."""
+
+    event_type: ClassVar[str] = _PREFIX + "PersonNotified"
+
+    notice: str
+    reference: str
+    sent_at: datetime
+
+
 REQUEST_EVENTS: tuple[type[RequestEvent], ...] = (
     RequestReceived,
     RequestApproved,
@@ -226,6 +314,13 @@ REQUEST_EVENTS: tuple[type[RequestEvent], ...] = (
     SubProcessorsRequested,
     SubProcessorConfirmed,
     DeadlineExtended,
+    CommandResent,
+    ParticipantEscalated,
+    SubProcessorResentByOperator,
+    SubProcessorClosedByOperator,
+    RequestPutOnHold,
+    RequestReleased,
+    PersonNotified,
 )
 
 
@@ -253,6 +348,12 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
     sub_processors: dict[UUID, RequestedSubProcessor]
     confirmations: dict[UUID, SubProcessorConfirmed]
     extension: DeadlineExtended | None
+    resends: dict[str, int]
+    last_sent: dict[str, datetime]
+    escalated_participants: dict[str, datetime]
+    closed: dict[UUID, SubProcessorClosedByOperator]
+    hold: RequestPutOnHold | None
+    notified: list[PersonNotified]
 
     @classmethod
     def receive(
@@ -314,8 +415,9 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
         evidence: list[RecordedEvidence],
         replied_at: datetime,
     ) -> bool:
-        """Record a participant's reply; False if it was recorded before (a redelivery)."""
-        self._require_state(RequestState.IN_PROGRESS, NotInProgress)
+        """Record a participant's reply; False if it was recorded before (a redelivery). Also
+        while the request is on hold (it then completes when released)."""
+        self._require_open()
         issued = self.issued.get(participant)
         if issued is None or issued.command != command:
             raise UnexpectedReply(f"no {command} command was sent to {participant}")
@@ -357,8 +459,9 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
         confirmed_at: datetime,
         webhook_id: str,
     ) -> bool:
-        """Record a sub-processor's verified confirmation; False if recorded before."""
-        self._require_state(RequestState.IN_PROGRESS, NotInProgress)
+        """Record a sub-processor's verified confirmation; False if recorded before (also
+        while on hold, and after an operator closed it: the confirmation then stands)."""
+        self._require_open()
         if subprocessor_id not in self.sub_processors:
             raise UnexpectedReply("the request was never sent to this sub-processor")
         if subprocessor_id in self.confirmations:
@@ -395,6 +498,115 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
             )
         )
 
+    # --- time-outs and operator actions (R13, DESIGN §5) ---------------------------------
+
+    def unanswered_since(self, participant: str) -> datetime:
+        """When the participant's command was last sent (it has not replied)."""
+        assert self.issued_at is not None
+        return self.last_sent.get(participant, self.issued_at)
+
+    def waiting_participants(self) -> list[str]:
+        """Participants without a reply that are not escalated, by name."""
+        return sorted(
+            name
+            for name in self.issued
+            if name not in self.replies and name not in self.escalated_participants
+        )
+
+    def resend_command(self, participant: str, at: datetime) -> IssuedCommand:
+        """Note that the participant's command is sent again; the command (its event id)."""
+        self._require_state(RequestState.IN_PROGRESS, NotInProgress)
+        issued = self._waiting(participant)
+        self._raise(
+            CommandResent(
+                request_id=self.id,
+                participant=participant,
+                attempt=self.resends.get(participant, 0) + 1,
+                resent_at=at,
+            )
+        )
+        return issued
+
+    def escalate_participant(self, participant: str, at: datetime) -> None:
+        """The participant did not reply after its re-sends: show it as escalated."""
+        self._require_state(RequestState.IN_PROGRESS, NotInProgress)
+        self._waiting(participant)
+        self._raise(
+            ParticipantEscalated(
+                request_id=self.id,
+                participant=participant,
+                resends=self.resends.get(participant, 0),
+                escalated_at=at,
+            )
+        )
+
+    def _waiting(self, participant: str) -> IssuedCommand:
+        issued = self.issued.get(participant)
+        if issued is None:
+            raise RequestRuleBroken(f"no command was sent to {participant}")
+        if participant in self.replies:
+            raise RequestRuleBroken(f"{participant} has replied")
+        if participant in self.escalated_participants:
+            raise RequestRuleBroken(f"{participant} is escalated")
+        return issued
+
+    def resend_sub_processor(self, subprocessor_id: UUID, by: Actor) -> None:
+        """Staff send an unanswered sub-processor request again (the caller checked that its
+        delivery is escalated)."""
+        self._require_open()
+        self._unanswered_sub_processor(subprocessor_id)
+        self._raise(
+            SubProcessorResentByOperator(request_id=self.id, subprocessor_id=subprocessor_id, by=by)
+        )
+
+    def close_sub_processor(self, subprocessor_id: UUID, by: Actor, reason: str) -> None:
+        """Staff close an unanswered sub-processor request with a written reason: it counts
+        as answered (not carried out), so the request may complete, partially."""
+        self._require_open()
+        self._unanswered_sub_processor(subprocessor_id)
+        self._raise(
+            SubProcessorClosedByOperator(
+                request_id=self.id,
+                subprocessor_id=subprocessor_id,
+                by=by,
+                reason=_written_reason(reason),
+            )
+        )
+
+    def _unanswered_sub_processor(self, subprocessor_id: UUID) -> None:
+        if subprocessor_id not in self.sub_processors:
+            raise RequestRuleBroken("the request was never sent to this sub-processor")
+        if subprocessor_id in self.confirmations or subprocessor_id in self.closed:
+            raise RequestRuleBroken("the sub-processor's part is already answered")
+
+    def put_on_hold(self, by: Actor, reason: str) -> None:
+        """Staff hold an in-progress request; the deadline does not move (art. 12(3))."""
+        self._require_state(RequestState.IN_PROGRESS, NotInProgress)
+        self._raise(RequestPutOnHold(request_id=self.id, by=by, reason=_written_reason(reason)))
+
+    def release(self, by: Actor) -> None:
+        """Staff release a held request; it completes at once if every answer is in."""
+        self._require_state(RequestState.ON_HOLD, NotInProgress)
+        self._raise(RequestReleased(request_id=self.id, by=by))
+
+    def note_notice(self, notice: str, reference: str, at: datetime) -> None:
+        """A notice to the person was queued (R10): its kind and the mail's id."""
+        if self.state in FINAL_STATES:
+            raise NotInProgress(f"the request is {self.state.value}")
+        self._raise(
+            PersonNotified(request_id=self.id, notice=notice, reference=reference, sent_at=at)
+        )
+
+    @property
+    def escalated(self) -> bool:
+        """A participant is escalated (the sub-processors' escalations are their deliveries')."""
+        return bool(self.escalated_participants)
+
+    @property
+    def can_complete(self) -> bool:
+        """In progress (not held) with every answer in."""
+        return self.state is RequestState.IN_PROGRESS and self.all_answered
+
     @property
     def all_replied(self) -> bool:
         """Every participant has replied (the sub-processors may still be missing)."""
@@ -402,8 +614,9 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
 
     @property
     def all_confirmed(self) -> bool:
-        """Every sub-processor asked has confirmed (true when none was asked)."""
-        return set(self.confirmations) == set(self.sub_processors)
+        """Every sub-processor asked has confirmed or was closed by an operator (true when
+        none was asked)."""
+        return set(self.confirmations) | set(self.closed) == set(self.sub_processors)
 
     @property
     def all_answered(self) -> bool:
@@ -423,6 +636,8 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
             or any(item.action == "kept" and item.count > 0 for item in reply.evidence)
             for reply in self.replies.values()
         ) or any(item.outcome not in SUBPROCESSOR_DONE for item in self.confirmations.values())
+        # Closed by an operator and never confirmed: not carried out as far as we know.
+        partial = partial or any(key not in self.confirmations for key in self.closed)
         self._raise(
             RequestCompleted(
                 request_id=self.id,
@@ -437,6 +652,10 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
     def _require_state(self, state: RequestState, error: type[RequestRuleBroken]) -> None:
         if self.state is not state:
             raise error(f"the request is {self.state.value}")
+
+    def _require_open(self) -> None:
+        if self.state not in OPEN_STATES:
+            raise NotInProgress(f"the request is {self.state.value}")
 
     def _apply(self, event: RequestEvent) -> None:
         match event:
@@ -463,6 +682,12 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
                 self.sub_processors = {}
                 self.confirmations = {}
                 self.extension = None
+                self.resends = {}
+                self.last_sent = {}
+                self.escalated_participants = {}
+                self.closed = {}
+                self.hold = None
+                self.notified = []
             case RequestApproved():
                 self.state = RequestState.APPROVED
                 self.decided_by = event.approved_by
@@ -486,8 +711,34 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
             case RequestCompleted():
                 self.state = RequestState(event.outcome)
                 self.completed_at = event.completed_at
+            case CommandResent():
+                self.resends[event.participant] = event.attempt
+                self.last_sent[event.participant] = event.resent_at
+            case ParticipantEscalated():
+                self.escalated_participants[event.participant] = event.escalated_at
+            case SubProcessorResentByOperator():
+                pass  # the delivery itself goes back to pending (its own table)
+            case SubProcessorClosedByOperator():
+                self.closed[event.subprocessor_id] = event
+            case RequestPutOnHold():
+                self.state = RequestState.ON_HOLD
+                self.hold = event
+            case RequestReleased():
+                self.state = RequestState.IN_PROGRESS
+                self.hold = None
+            case PersonNotified():
+                self.notified.append(event)
             case _:
                 raise RequestRuleBroken(f"unknown request event {type(event).__name__}")
+
+
+def _written_reason(reason: str) -> str:
+    text = " ".join(reason.split())
+    if not text:
+        raise RequestRuleBroken("a reason is required")
+    if len(text) > MAX_REASON_LENGTH:
+        raise RequestRuleBroken(f"a reason is at most {MAX_REASON_LENGTH} characters")
+    return text
 
 
 def decode_request_event(event_type: str, payload: dict[str, Any]) -> RequestEvent:

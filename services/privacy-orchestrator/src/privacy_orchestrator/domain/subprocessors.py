@@ -52,13 +52,15 @@ class DeliveryState(StrEnum):
     came within ``resend_unconfirmed_after``) -> ``confirmed``. ``escalated``: attempts or time
     ran out, or the sub-processor refused the request; it shows in the API and the metrics, and
     a late confirmation still moves it to ``confirmed``. A request never completes silently
-    (R13).
+    (R13). ``closed``: an operator closed an escalated one with a written reason (the request
+    may then complete, partially); nothing is sent any more.
     """
 
     PENDING = "pending"
     DELIVERED = "delivered"
     CONFIRMED = "confirmed"
     ESCALATED = "escalated"
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)

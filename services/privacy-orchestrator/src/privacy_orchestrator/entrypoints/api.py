@@ -15,6 +15,7 @@ from privacy_orchestrator.entrypoints.routers import (
     exports,
     organisation_exports,
     records,
+    request_actions,
     requests,
     subprocessor_callbacks,
     subprocessors,
@@ -44,6 +45,7 @@ def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:
         routers=(
             records.router,
             requests.router,
+            request_actions.router,
             subprocessors.router,
             subprocessor_callbacks.router,
             exports.router,

@@ -1,9 +1,14 @@
 """The orchestrator's Kafka consumers: the participants' replies, and identity's events that
 trigger erasures (R2, R6).
 
-- ``privacy.replies.v1``: each ``ParticipantReplied`` is recorded on its request
-  (``service_layer.requests.record_reply``, inbox-claimed in the same transaction); the last one
-  completes the request and appends its completion record.
+- ``privacy.replies.v1``: read in batches (up to ``ReplyBatching.max_records``); the batch's
+  ``ParticipantReplied`` are recorded request by request, several requests at once
+  (``service_layer.reply_batches``: each request's replies in one transaction with their inbox
+  claims; the last one completes the request and appends its completion record). The batch's
+  offsets are committed once the whole batch is recorded. A record that is not a valid reply,
+  or whose request still fails after the retries, goes alone to ``<topic>.dlq``; the rest of
+  the batch is recorded. Should even that fail, the batch is read again (nothing recorded
+  twice: inbox).
 - ``identity.user.v1``: ``LicenceRevoked`` and ``SubscriptionCancelled`` file the subject's
   erasure at once; ``UserCreated`` and ``LicenceGranted`` list the subject in its
   organisation's directory, ``UserErased`` removes it (``service_layer.triggers``).
@@ -15,25 +20,39 @@ trigger erasures (R2, R6).
 All in the orchestrator's consumer group, from the earliest offset (a new deployment learns
 every subject listed so far). Other event types are acknowledged and ignored without decoding
 their payload. Delivery is at least once; every handler is idempotent (inbox); failures are
-retried, then dead-lettered (``messaging.make_broker``).
+retried, then dead-lettered (``messaging.make_broker``; the replies' batches per request,
+above).
 """
 
 from __future__ import annotations
 
-from typing import Final
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
 
-from faststream.kafka.annotations import KafkaMessage
+from aiokafka import ConsumerRecord
+from faststream.kafka.annotations import KafkaBroker, KafkaMessage
 from faststream.kafka.broker.registrator import KafkaRegistrator
 
 from byggrygg_shared.contracts import correspondence, identity
 from byggrygg_shared.contracts.privacy import ParticipantReplied
 from byggrygg_shared.correlation import bound_correlation_id
-from byggrygg_shared.messaging import event_from_message
+from byggrygg_shared.envelope import from_kafka_record
+from byggrygg_shared.messaging import (
+    PERMANENT_ERRORS,
+    dead_letter_headers,
+    dead_letter_topic,
+    event_from_message,
+)
+from byggrygg_shared.metrics import dlq_messages_total
 from byggrygg_shared.subscriptions import RegisterSubscribers
 from privacy_orchestrator.service_layer import triggers
 from privacy_orchestrator.service_layer.context import Dependencies
-from privacy_orchestrator.service_layer.requests import record_reply
+from privacy_orchestrator.service_layer.reply_batches import BatchPolicy, Reply, record_batch
 from privacy_orchestrator.service_layer.triggers import TriggerSettings
+
+logger = logging.getLogger(__name__)
 
 USER_EVENTS: Final = frozenset(
     {
@@ -51,32 +70,104 @@ COMPLAINT_EVENTS: Final = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class ReplyBatching:
+    """How the replies are read: up to ``max_records`` per batch (a batch is whatever is
+    there, never waited for), recorded as ``policy`` says."""
+
+    max_records: int = 500
+    policy: BatchPolicy = field(default_factory=BatchPolicy)
+
+
 def register_consumers(
     deps: Dependencies,
     *,
     replies_topic: str,
     group_id: str,
     triggers_from: TriggerSettings | None = None,
+    batching: ReplyBatching | None = None,
 ) -> RegisterSubscribers:
     """The function that registers the orchestrator's subscribers on a (new) broker; identity's
     topics too when `triggers_from` names them."""
+    reading = batching or ReplyBatching()
 
     def register(broker: KafkaRegistrator) -> None:
-        @broker.subscriber(replies_topic, group_id=group_id, auto_offset_reset="earliest")
-        async def on_reply(message: KafkaMessage) -> None:
-            received = event_from_message(message)
-            if received.type != ParticipantReplied.ce_type():
-                return
-            reply = received.contract()
-            if not isinstance(reply, ParticipantReplied):
-                return
-            with bound_correlation_id(received.correlation_id):
-                await record_reply(deps, reply, received)
+        @broker.subscriber(
+            replies_topic,
+            group_id=group_id,
+            auto_offset_reset="earliest",
+            batch=True,
+            max_records=reading.max_records,
+        )
+        async def on_replies(message: KafkaMessage, publisher: KafkaBroker) -> None:
+            records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
+            await record_reply_batch(deps, records, reading.policy, publisher, group_id=group_id)
 
         if triggers_from is not None:
             register_trigger_consumers(broker, deps, triggers_from, group_id=group_id)
 
     return register
+
+
+async def record_reply_batch(
+    deps: Dependencies,
+    records: tuple[ConsumerRecord[Any, Any], ...],
+    policy: BatchPolicy,
+    publisher: KafkaBroker,
+    *,
+    group_id: str,
+) -> None:
+    """Decode the batch's replies, record them request by request, dead-letter what cannot be
+    decoded or recorded (each such record alone)."""
+    replies: list[Reply] = []
+    sources: list[ConsumerRecord[Any, Any]] = []
+    for record in records:
+        try:
+            received = from_kafka_record(record.headers or (), record.value, key=record.key)
+            if received.type != ParticipantReplied.ce_type():
+                continue  # not ours to act on: acknowledged with the batch
+            reply = received.contract()
+        except PERMANENT_ERRORS as error:
+            await _dead_letter(publisher, record, error, attempts=1, group_id=group_id)
+            continue
+        if isinstance(reply, ParticipantReplied):
+            replies.append((reply, received))
+            sources.append(record)
+    if not replies:
+        return
+    outcome = await record_batch(deps, replies, policy=policy)
+    for failed in outcome.failed:
+        for position in failed.positions:
+            await _dead_letter(
+                publisher, sources[position], failed.error, failed.attempts, group_id=group_id
+            )
+
+
+async def _dead_letter(
+    publisher: KafkaBroker,
+    record: ConsumerRecord[Any, Any],
+    error: BaseException,
+    attempts: int,
+    *,
+    group_id: str,
+) -> None:
+    """``record`` to ``<topic>.dlq`` with the error; raises (and the batch is read again) if
+    Kafka does not take it: a reply is never dropped silently."""
+    headers = dead_letter_headers(
+        record, error, attempts=attempts, consumer_group=group_id, failed_at=datetime.now(UTC)
+    )
+    await publisher.publish(
+        record.value or b"", topic=dead_letter_topic(record.topic), key=record.key, headers=headers
+    )
+    dlq_messages_total.labels(record.topic).inc()
+    logger.error(
+        "dead-lettered reply %s[%s]@%s after %d attempt(s): %s",
+        record.topic,
+        record.partition,
+        record.offset,
+        attempts,
+        type(error).__name__,
+    )
 
 
 def register_trigger_consumers(

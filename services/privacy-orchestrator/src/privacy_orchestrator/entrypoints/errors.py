@@ -225,6 +225,19 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
         "Export gone",
         "The export offer of this contract end is over: the data is being erased.",
     ),
+    # --- operator actions on a request (R13, DESIGN §5): H2 ---
+    service.SubProcessorNotOnRequest: (
+        404,
+        "subprocessor-not-on-request",
+        "Not found",
+        "The request was never sent to this sub-processor.",
+    ),
+    service.DeliveryNotEscalated: (
+        409,
+        "delivery-not-escalated",
+        "Not escalated",
+        "Only an escalated sub-processor request may be sent again or closed.",
+    ),
 }
 
 ERROR_MAPPING = ErrorMapping(

@@ -102,3 +102,14 @@ class OrganisationExportNotReady(ServiceError):
 
 class OrganisationExportGone(ServiceError):
     """The contract end's export offer is over: its data is being erased."""
+
+
+# --- operator actions on a request (R13, DESIGN §5): H2 ---
+
+
+class SubProcessorNotOnRequest(ServiceError):
+    """The request was never sent to this sub-processor."""
+
+
+class DeliveryNotEscalated(ServiceError):
+    """Only an escalated sub-processor request may be sent again or closed by an operator."""

@@ -15,7 +15,14 @@ completion record is built:
   when, never the data itself; the record's ``notices`` gets ``Notice("kept_data", queued at,
   reference = the mail's id, the id part of its Message-ID <id@byggrygg.no>``: the record
   refuses anything that looks like an address, so the domain part is left out);
+- an access request ended (R14): one mail says the export is ready, with the link to its
+  download route (``/requests/{id}/export``, behind the person's login) and until when it
+  can be downloaded, never the data; the record's notice is ``export_ready``;
 - nothing was kept, or the request was rejected: nothing is sent.
+
+While the request runs, ``notice_for_extension`` tells the person of a deadline extension
+(art. 12(3): the new date and why), reading the address without using it up; the request's
+history notes the mail (``PersonNotified``) and the completion record lists it.
 
 Either way the address is cleared and the request's key scope destroyed, before the commit
 (as participants shred: a crash in between leaves the scope destroyed and the completion not
@@ -30,7 +37,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Final
 from uuid import UUID
 
@@ -38,9 +45,10 @@ import asyncpg
 
 from byggrygg_shared import mail_outbox
 from byggrygg_shared.keyring import Erased
-from privacy_orchestrator.adapters import notice_store
+from privacy_orchestrator.adapters import notice_store, request_actions
 from privacy_orchestrator.domain import records
-from privacy_orchestrator.domain.request import FINAL_STATES, DataSubjectRequest
+from privacy_orchestrator.domain.records import RequestKind
+from privacy_orchestrator.domain.request import FINAL_STATES, DataSubjectRequest, RequestState
 from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.errors import KeyRingMissing
 
@@ -49,6 +57,17 @@ logger = logging.getLogger(__name__)
 NOTICE_KIND: Final = "kept_data"
 MAIL_KIND: Final = "kept_data_notice"
 SUBJECT: Final = "Svar på forespørselen din: noen opplysninger er beholdt"
+EXTENSION_NOTICE: Final = "deadline_extended"
+EXTENSION_MAIL_KIND: Final = "deadline_extension_notice"
+EXTENSION_SUBJECT: Final = "Forespørselen din: vi trenger mer tid"
+EXPORT_NOTICE: Final = "export_ready"
+EXPORT_MAIL_KIND: Final = "export_ready_notice"
+EXPORT_SUBJECT: Final = "Innsyn: opplysningene dine er klare til nedlasting"
+# Why a deadline was extended (art. 12(3)), in plain words, by the extension's reason code.
+_PLAIN_EXTENSION: Final = {
+    "complexity": "forespørselen er sammensatt og krever mer arbeid",
+    "number_of_requests": "vi har mottatt mange forespørsler samtidig",
+}
 
 # What kind of data a location holds, in plain words, by the table or event it names.
 _PLAIN_DATA: Final = {
@@ -122,27 +141,112 @@ async def notice_for_kept_data(
     if deps.keyring is None:
         raise KeyRingMissing()
     kept = kept_items(request)
+    export_ready = request.kind is RequestKind.ACCESS and request.state is not RequestState.REJECTED
     notice = None
     mail_id = None
-    if kept:
+    if kept or export_ready:
         address = await deps.keyring.decrypt(pending.key_ref, pending.address_token)
         if isinstance(address, Erased) or not isinstance(address, str):
             logger.warning("request %s: notify address unreadable, no notice sent", request.id)
         else:
             now = deps.clock()
+            if kept:
+                kind, subject, body = MAIL_KIND, SUBJECT, notice_text(kept)
+                notice_kind = NOTICE_KIND
+            else:
+                expires_at = await request_actions.export_expiry(conn, request.id)
+                link = f"{deps.callback_base_url}/requests/{request.id}/export"
+                kind, subject, body = (
+                    EXPORT_MAIL_KIND,
+                    EXPORT_SUBJECT,
+                    export_text(link, expires_at),
+                )
+                notice_kind = EXPORT_NOTICE
             mail_id = await mail_outbox.enqueue_mail(
                 conn,
                 mail_id=deps.ids.new_id(),
                 now=now,
                 to=address,
-                subject=SUBJECT,
-                body=notice_text(kept),
-                kind=MAIL_KIND,
+                subject=subject,
+                body=body,
+                kind=kind,
             )
-            notice = records.Notice(kind=NOTICE_KIND, sent_at=now, reference=str(mail_id))
+            notice = records.Notice(kind=notice_kind, sent_at=now, reference=str(mail_id))
     await notice_store.end(conn, request.id, mail_id=mail_id, now=deps.clock())
     await deps.keyring.shred(pending.key_ref)
     return notice
+
+
+async def notice_for_extension(
+    conn: asyncpg.Connection, deps: Dependencies, request: DataSubjectRequest
+) -> None:
+    """In the extending transaction: tell the person the new deadline and why (art. 12(3)),
+    if the request has an address; the address stays for the request's end. The request's
+    history notes the mail (its id, never the address): call before saving it."""
+    extension = request.extension
+    if extension is None:
+        return
+    pending = await notice_store.take_pending(conn, request.id)
+    if pending is None:
+        return
+    if deps.keyring is None:
+        raise KeyRingMissing()
+    address = await deps.keyring.decrypt(pending.key_ref, pending.address_token)
+    if isinstance(address, Erased) or not isinstance(address, str):
+        logger.warning("request %s: notify address unreadable, no notice sent", request.id)
+        return
+    now = deps.clock()
+    mail_id = await mail_outbox.enqueue_mail(
+        conn,
+        mail_id=deps.ids.new_id(),
+        now=now,
+        to=address,
+        subject=EXTENSION_SUBJECT,
+        body=extension_text(extension.deadline, extension.reason),
+        kind=EXTENSION_MAIL_KIND,
+    )
+    request.note_notice(EXTENSION_NOTICE, str(mail_id), now)
+
+
+def extension_text(deadline: date, reason: str) -> str:
+    """The mail of a deadline extension (art. 12(3)): the new date and why; nothing else."""
+    why = _PLAIN_EXTENSION.get(reason, "forespørselen krever mer tid")
+    return "\n".join(
+        [
+            "Hei,",
+            "",
+            "Vi har mottatt forespørselen din og arbeider med den.",
+            f"Vi trenger mer tid: du får svar senest {deadline.isoformat()}.",
+            f"Hvorfor: {why}.",
+            "",
+            "Personvernforordningen artikkel 12 nr. 3 gir oss rett til å forlenge fristen",
+            "med inntil to måneder når det er nødvendig, og vi skal si fra om det.",
+            "",
+            "Hilsen ByggRygg personvern",
+        ]
+    )
+
+
+def export_text(link: str, expires_at: datetime | None) -> str:
+    """The mail of a ready access export (R14): where to download it and until when; the
+    link leads to a page behind the person's login, the mail holds none of the data."""
+    until = (
+        f"Filen kan lastes ned til og med {expires_at.date().isoformat()}; deretter slettes den."
+        if expires_at is not None
+        else "Filen kan lastes ned en begrenset tid; deretter slettes den."
+    )
+    return "\n".join(
+        [
+            "Hei,",
+            "",
+            "Innsynet du ba om er klart. Logg inn og last ned opplysningene dine her:",
+            link,
+            "",
+            until,
+            "",
+            "Hilsen ByggRygg personvern",
+        ]
+    )
 
 
 def kept_items(request: DataSubjectRequest) -> list[KeptItem]:

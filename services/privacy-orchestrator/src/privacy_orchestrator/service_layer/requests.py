@@ -46,7 +46,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Literal
 from uuid import UUID
 
@@ -58,7 +58,7 @@ from byggrygg_shared.db import transaction
 from byggrygg_shared.envelope import EventMetadata, ReceivedEvent
 from byggrygg_shared.inbox import claim
 from byggrygg_shared.keyring import SubjectErased
-from privacy_orchestrator.adapters import request_store
+from privacy_orchestrator.adapters import request_actions, request_store
 from privacy_orchestrator.adapters.request_store import RequestView
 from privacy_orchestrator.domain import records
 from privacy_orchestrator.domain.errors import RequestRuleBroken
@@ -71,12 +71,15 @@ from privacy_orchestrator.domain.request import (
     IssuedCommand,
     RecordedEvidence,
     RequestedSubProcessor,
+    RequestState,
+    SubProcessorClosedByOperator,
     SubProcessorConfirmed,
 )
-from privacy_orchestrator.domain.subprocessors import Confirmation, PrivacyAction
-from privacy_orchestrator.service_layer import exports, notices
+from privacy_orchestrator.domain.subprocessors import Confirmation, DeliveryPolicy, PrivacyAction
+from privacy_orchestrator.service_layer import exports, notices, request_status
 from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.errors import (
+    DeliveryNotEscalated,
     HoldNotFound,
     KeyRingMissing,
     NotYourSubject,
@@ -84,6 +87,7 @@ from privacy_orchestrator.service_layer.errors import (
     RequestNotFound,
     SubjectKeyErased,
     SubjectRequired,
+    SubProcessorNotOnRequest,
 )
 from privacy_orchestrator.service_layer.plan import (
     installed_participants,
@@ -91,7 +95,10 @@ from privacy_orchestrator.service_layer.plan import (
     subprocessor_fields,
 )
 from privacy_orchestrator.service_layer.records import append_completion_record
-from privacy_orchestrator.service_layer.subprocessors import send_privacy_request
+from privacy_orchestrator.service_layer.subprocessors import (
+    DELIVERY_CHANNEL,
+    send_privacy_request,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +319,8 @@ async def extend_deadline(
         request.extend_deadline(
             _actor(principal, ActorRole.PLATFORM_STAFF, deps.clock()), months=months, reason=reason
         )
+        # R10: the person is told the new date and why (when the request has an address).
+        await notices.notice_for_extension(conn, deps, request)
         await _save(conn, deps, request)
         view = await request_store.find_request(conn, request.id)
     assert view is not None
@@ -330,6 +339,8 @@ async def open_request(
 
 
 async def _save(conn: asyncpg.Connection, deps: Dependencies, request: DataSubjectRequest) -> None:
+    # H2: a state change is published for reporting's dashboard (request_status).
+    change = request_status.change_of(request.pending)
     await deps.requests.save(
         conn,
         request,
@@ -343,6 +354,7 @@ async def _save(conn: asyncpg.Connection, deps: Dependencies, request: DataSubje
         ),
     )
     await request_store.project_request(conn, request)
+    await request_status.publish_if_changed(conn, deps, request, change)
 
 
 async def _fan_out_if_approved(
@@ -456,38 +468,80 @@ async def record_reply(
     False when nothing changed: a redelivery, a request this orchestrator does not know, or a
     reply it never asked for (logged, acknowledged: retrying would not make it fit).
     """
+    return await record_replies(deps, [(reply, received)]) > 0
+
+
+async def record_replies(
+    deps: Dependencies, replies: Sequence[tuple[ParticipantReplied, ReceivedEvent]]
+) -> int:
+    """Record replies to ONE request, in order, in one transaction; complete the request when
+    the last missing one is among them. How many were recorded (0: all redeliveries, unknown
+    or unasked for, each logged).
+
+    The consumer hands a batch's replies grouped by request (``replies``): one lock, one load
+    and one save per request instead of one per reply; each request keeps its own transaction
+    (its own completion record), and the inbox claims every reply's event id in it.
+    """
+    if not replies:
+        return 0
+    request_id = replies[0][0].request_id
+    if any(reply.request_id != request_id for reply, _ in replies):
+        raise ValueError("record_replies takes the replies of one request")
     async with transaction(deps.pool) as conn:
-        if not await claim(conn, consumer=REPLIES_CONSUMER, event_id=received.id):
-            return False
-        await request_store.lock_request(conn, reply.request_id)
-        request = await deps.requests.get(conn, reply.request_id)
+        fresh = []
+        for reply, received in replies:
+            if await claim(conn, consumer=REPLIES_CONSUMER, event_id=received.id):
+                fresh.append(reply)
+            else:
+                logger.info("reply event %s already claimed", received.id)
+        if not fresh:
+            return 0
+        await request_store.lock_request(conn, request_id)
+        request = await deps.requests.get(conn, request_id)
         if request is None:
-            logger.warning("reply for unknown request %s ignored", reply.request_id)
-            return False
-        try:
-            recorded = request.record_reply(
-                participant=reply.participant,
-                command=reply.command,
-                outcome=reply.outcome,
-                evidence=[
-                    RecordedEvidence.model_validate(item.model_dump()) for item in reply.evidence
-                ],
-                replied_at=reply.replied_at,
-            )
-        except RequestRuleBroken as error:
-            logger.warning("reply for request %s ignored: %s", reply.request_id, error)
-            return False
-        if not recorded:
-            return False
-        if reply.export is not None:
-            await exports.keep_export_part(
-                conn,
-                deps,
-                request_id=request.id,
-                participant=reply.participant,
-                export_token=reply.export,
-            )
-        await _save_and_complete_if_answered(conn, deps, request)
+            logger.warning("reply for unknown request %s ignored", request_id)
+            return 0
+        recorded = 0
+        for reply in fresh:
+            if await _record_one_reply(conn, deps, request, reply):
+                recorded += 1
+        if recorded:
+            await _save_and_complete_if_answered(conn, deps, request)
+    return recorded
+
+
+async def _record_one_reply(
+    conn: asyncpg.Connection,
+    deps: Dependencies,
+    request: DataSubjectRequest,
+    reply: ParticipantReplied,
+) -> bool:
+    """One reply on the loaded request (and its export part, if any); whether it was new."""
+    try:
+        recorded = request.record_reply(
+            participant=reply.participant,
+            command=reply.command,
+            outcome=reply.outcome,
+            evidence=[
+                RecordedEvidence.model_validate(item.model_dump()) for item in reply.evidence
+            ],
+            replied_at=reply.replied_at,
+        )
+    except RequestRuleBroken as error:
+        logger.warning("reply for request %s ignored: %s", reply.request_id, error)
+        return False
+    if not recorded:
+        logger.info("reply of %s for request %s already recorded", reply.participant, request.id)
+        return False
+    logger.info("reply of %s for request %s recorded", reply.participant, request.id)
+    if reply.export is not None:
+        await exports.keep_export_part(
+            conn,
+            deps,
+            request_id=request.id,
+            participant=reply.participant,
+            export_token=reply.export,
+        )
     return True
 
 
@@ -542,7 +596,7 @@ async def _save_and_complete_if_answered(
 ) -> None:
     """Save the request, completing it first when every participant replied and every
     sub-processor confirmed; then the key shred, the export and the record (R14, R19)."""
-    if request.all_answered:
+    if request.can_complete:  # H2: every answer in and not on hold
         request.complete(deps.clock())
     await _save(conn, deps, request)
     if request.completed_at is None:
@@ -582,15 +636,27 @@ async def _subprocessor_reports(
     rows = {row["id"]: row for row in await store.deliveries(conn, request_id=request.id)}
     reports = []
     for asked in sorted(request.sub_processors.values(), key=lambda item: item.name):
-        confirmed = request.confirmations[asked.subprocessor_id]
         row = rows[asked.delivery_id]
         attempts = await store.attempts(conn, asked.delivery_id)
+        sent_at = attempts[0]["attempted_at"] if attempts else row["created_at"]
+        confirmed = request.confirmations.get(asked.subprocessor_id)
+        if confirmed is None:  # H2: closed by an operator (R13), with the written reason
+            reports.append(
+                _closed_report(
+                    asked,
+                    request.closed[asked.subprocessor_id],
+                    webhook_id=row["webhook_id"],
+                    sent_at=sent_at,
+                    attempts=max(row["attempts"], 1),
+                )
+            )
+            continue
         reports.append(
             _subprocessor_report(
                 asked,
                 confirmed,
                 webhook_id=row["webhook_id"],
-                sent_at=attempts[0]["attempted_at"] if attempts else row["created_at"],
+                sent_at=sent_at,
                 attempts=max(row["attempts"], 1),
             )
         )
@@ -625,6 +691,27 @@ def _subprocessor_report(
         outcome=records.Outcome.COMPLETED if done else records.Outcome.FAILED,
         confirmed_at=confirmed.confirmed_at,
         evidence=evidence,
+    )
+
+
+def _closed_report(
+    asked: RequestedSubProcessor,
+    closed: SubProcessorClosedByOperator,
+    *,
+    webhook_id: str,
+    sent_at: datetime,
+    attempts: int,
+) -> records.SubProcessorReport:
+    """H2: a sub-processor request an operator closed (R13): no confirmation, the reason."""
+    return records.SubProcessorReport(
+        name=asked.name,
+        organisation_number=asked.organisation_number,
+        webhook_id=webhook_id,
+        sent_at=sent_at,
+        attempts=attempts,
+        outcome=records.Outcome.CLOSED_BY_OPERATOR,
+        confirmed_at=None,
+        reason=closed.reason,
     )
 
 
@@ -687,7 +774,12 @@ def completion_content(
         participants=reports,
         sub_processors=tuple(sub_processors),
         kept=kept,
-        notices=tuple(notices),
+        # H2: notices queued during the request (a deadline extension's), then the final ones.
+        notices=tuple(
+            records.Notice(kind=item.notice, sent_at=item.sent_at, reference=item.reference)
+            for item in request.notified
+        )
+        + tuple(notices),
         outcome=records.Outcome(request.state.value),
         completed_at=request.completed_at,
         reason=None
@@ -717,3 +809,155 @@ async def release_hold(deps: Dependencies, hold_id: UUID) -> None:
     async with transaction(deps.pool) as conn:
         if not await request_store.release_hold(conn, hold_id, deps.clock()):
             raise HoldNotFound(hold_id)
+
+
+# --- operator actions and time-outs (R13, DESIGN §5): H2's section --------------------------
+
+
+async def _locked_request(
+    conn: asyncpg.Connection, deps: Dependencies, request_id: UUID
+) -> DataSubjectRequest:
+    await request_store.lock_request(conn, request_id)
+    request = await deps.requests.get(conn, request_id)
+    if request is None:
+        raise RequestNotFound(request_id)
+    return request
+
+
+async def _escalated_delivery(
+    conn: asyncpg.Connection, request: DataSubjectRequest, subprocessor_id: UUID
+) -> UUID:
+    """The id of the request's delivery to the sub-processor, which must be escalated."""
+    delivery = await request_actions.delivery_on_request(
+        conn, request_id=request.id, subprocessor_id=subprocessor_id
+    )
+    if delivery is None or subprocessor_id not in request.sub_processors:
+        raise SubProcessorNotOnRequest()
+    if delivery["state"] != "escalated":
+        raise DeliveryNotEscalated()
+    return UUID(str(delivery["id"]))
+
+
+async def resend_sub_processor(
+    deps: Dependencies, principal: Principal, request_id: UUID, subprocessor_id: UUID
+) -> RequestView:
+    """Staff send an escalated sub-processor request again (R13): a new message, due now;
+    the delivery worker's rules apply to it as to any (a failure escalates it again)."""
+    async with transaction(deps.pool) as conn:
+        request = await _locked_request(conn, deps, request_id)
+        delivery_id = await _escalated_delivery(conn, request, subprocessor_id)
+        now = deps.clock()
+        request.resend_sub_processor(
+            subprocessor_id, _actor(principal, ActorRole.PLATFORM_STAFF, now)
+        )
+        policy = DeliveryPolicy() if deps.subprocessors is None else deps.subprocessors.policy
+        await request_actions.resend_delivery(
+            conn,
+            delivery_id,
+            webhook_id=f"msg_{deps.ids.new_id().hex}",
+            now=now,
+            deadline=now + policy.delivery_deadline,
+        )
+        await conn.execute("SELECT pg_notify($1, '')", DELIVERY_CHANNEL)
+        await _save(conn, deps, request)
+        view = await request_store.find_request(conn, request.id)
+    assert view is not None
+    logger.info("request %s: sub-processor %s sent again by staff", request_id, subprocessor_id)
+    return view
+
+
+async def close_sub_processor(
+    deps: Dependencies,
+    principal: Principal,
+    request_id: UUID,
+    subprocessor_id: UUID,
+    *,
+    reason: str,
+) -> RequestView:
+    """Staff close an escalated sub-processor request with a written reason (R13): it counts
+    as answered, so the request may complete, as partially_completed, the reason in its
+    record."""
+    async with transaction(deps.pool) as conn:
+        request = await _locked_request(conn, deps, request_id)
+        delivery_id = await _escalated_delivery(conn, request, subprocessor_id)
+        now = deps.clock()
+        request.close_sub_processor(
+            subprocessor_id, _actor(principal, ActorRole.PLATFORM_STAFF, now), reason
+        )
+        await request_actions.close_delivery(
+            conn, delivery_id, reason=request.closed[subprocessor_id].reason, now=now
+        )
+        await _save_and_complete_if_answered(conn, deps, request)
+        view = await request_store.find_request(conn, request.id)
+    assert view is not None
+    logger.info("request %s: sub-processor %s closed by staff", request_id, subprocessor_id)
+    return view
+
+
+async def put_on_hold(
+    deps: Dependencies, principal: Principal, request_id: UUID, *, reason: str
+) -> RequestView:
+    """Staff hold an in-progress request with a reason (DESIGN §5). The deadline does not
+    move: only a filed extension moves it (art. 12(3))."""
+    async with transaction(deps.pool) as conn:
+        request = await _locked_request(conn, deps, request_id)
+        request.put_on_hold(_actor(principal, ActorRole.PLATFORM_STAFF, deps.clock()), reason)
+        await _save(conn, deps, request)
+        view = await request_store.find_request(conn, request.id)
+    assert view is not None
+    return view
+
+
+async def release_from_hold(
+    deps: Dependencies, principal: Principal, request_id: UUID
+) -> RequestView:
+    """Staff release a held request; with every answer in, it completes at once."""
+    async with transaction(deps.pool) as conn:
+        request = await _locked_request(conn, deps, request_id)
+        request.release(_actor(principal, ActorRole.PLATFORM_STAFF, deps.clock()))
+        await _save_and_complete_if_answered(conn, deps, request)
+        view = await request_store.find_request(conn, request.id)
+    assert view is not None
+    return view
+
+
+async def chase_participants(
+    deps: Dependencies, request_id: UUID, *, reply_within: timedelta, max_resends: int
+) -> int:
+    """Send the command again to each participant of the request that has not replied within
+    ``reply_within`` of its last sending, up to ``max_resends`` times, then escalate it (the
+    request stays open: it never completes without the reply). How many acted on."""
+    async with transaction(deps.pool) as conn:
+        await request_store.lock_request(conn, request_id)
+        request = await deps.requests.get(conn, request_id)
+        if request is None or request.state is not RequestState.IN_PROGRESS:
+            return 0
+        now = deps.clock()
+        acted = 0
+        stream = f"{COMMAND_STREAM_PREFIX}{request.id}"
+        for name in request.waiting_participants():
+            if request.unanswered_since(name) > now - reply_within:
+                continue
+            acted += 1
+            found = None
+            if request.resends.get(name, 0) < max_resends:
+                found = await request_actions.issued_command(
+                    conn, stream_id=stream, event_id=request.issued[name].event_id
+                )
+            if found is None:
+                request.escalate_participant(name, now)
+                logger.warning("request %s: participant %s escalated (no reply)", request.id, name)
+                continue
+            command, metadata = found
+            await deps.outbox.append(
+                conn,
+                stream_id=stream,
+                expected_version=await deps.outbox.stream_version(conn, stream),
+                events=[command],
+                metadata=metadata,
+            )
+            request.resend_command(name, now)
+            logger.info("request %s: command to %s sent again", request.id, name)
+        if acted:
+            await _save(conn, deps, request)
+    return acted

@@ -40,8 +40,8 @@ from byggrygg_shared.webhooks import (
     MalformedWebhook,
     PostgresWebhookReceipts,
     WebhookVerifier,
-    read_secret_file,
 )
+from privacy_orchestrator.adapters.secret_files import SECRET_FILES
 from privacy_orchestrator.adapters.subprocessor_store import SubProcessorStore
 from privacy_orchestrator.adapters.webhook_client import WebhookClient, request_body
 from privacy_orchestrator.domain.errors import InvalidSubProcessor
@@ -243,13 +243,13 @@ async def send_privacy_request(
     """
     if not conn.is_in_transaction():
         raise RuntimeError("send_privacy_request belongs in the caller's transaction")
-    if await ctx.store.get(conn, subprocessor_id) is None:
-        raise SubProcessorNotFound()
     now = ctx.clock()
     delivery_id = ctx.new_id()
-    await conn.execute("SELECT pg_notify($1, '')", DELIVERY_CHANNEL)
-    return await ctx.store.add_delivery(
+    # One statement checks the register, writes the delivery and notifies the worker: the
+    # fan-out already read the register (a contract end files thousands of these).
+    added = await ctx.store.add_delivery(
         conn,
+        notify_channel=DELIVERY_CHANNEL,
         delivery_id=delivery_id,
         subprocessor_id=subprocessor_id,
         request_id=request_id,
@@ -261,24 +261,47 @@ async def send_privacy_request(
         now=now,
         deadline=now + ctx.policy.delivery_deadline,
     )
+    if added is None:
+        raise SubProcessorNotFound()
+    return added
 
 
 class DeliveryWorker:
-    """Sends due deliveries one at a time, each inside a transaction that locks its row (two
-    orchestrator processes never send the same attempt), and escalates what ran out."""
+    """Sends due deliveries, up to ``concurrency`` at once, each inside a transaction that
+    locks its row (``SKIP LOCKED``: two senders, in this process or another orchestrator's,
+    never send the same attempt), and escalates what ran out.
 
-    def __init__(self, ctx: SubProcessorContext, *, poll_interval: float = 0.5) -> None:
+    Each sender holds a pooled connection while its request is on the wire, so
+    ``concurrency`` stays well below the pool's size (the replies consumer and the API need
+    connections too). The HTTP client is the context's one, shared (keep-alive)."""
+
+    def __init__(
+        self, ctx: SubProcessorContext, *, poll_interval: float = 0.5, concurrency: int = 1
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency is at least 1")
         self._ctx = ctx
         self._poll_interval = poll_interval
+        self._concurrency = concurrency
 
     async def deliver_due(self) -> int:
         """Attempt every delivery due now; how many attempts were made."""
         await self._resend_unconfirmed()
+        # A TaskGroup: should one sender fail, the others are cancelled (their transactions
+        # roll back, their rows are due again) before the pass reports the failure.
+        async with asyncio.TaskGroup() as group:
+            senders = [
+                group.create_task(self._deliver_until_none_due()) for _ in range(self._concurrency)
+            ]
+        made = sum(sender.result() for sender in senders)
+        await self._escalate_unconfirmed()
+        await self._update_gauge()
+        return made
+
+    async def _deliver_until_none_due(self) -> int:
         made = 0
         while await self._deliver_one():
             made += 1
-        await self._escalate_unconfirmed()
-        await self._update_gauge()
         return made
 
     async def _resend_unconfirmed(self) -> None:
@@ -324,7 +347,7 @@ class DeliveryWorker:
                 try:
                     made = await self.deliver_due()
                 except Exception as error:  # the worker outlives any one bad pass
-                    log.warning("sub-processor delivery pass failed: %s", type(error).__name__)
+                    log.warning("sub-processor delivery pass failed: %s", _names(error))
                     made = 0
                 if made == 0:
                     await _wait_any(stop, wake, self._poll_interval)
@@ -430,6 +453,13 @@ class DeliveryWorker:
             deliveries_by_state.labels(state=str(state)).set(counts.get(str(state), 0))
 
 
+def _names(error: Exception) -> str:
+    """The class names of a failed pass's errors (a sender's, or several in a group)."""
+    if isinstance(error, ExceptionGroup):
+        return ", ".join(sorted({type(inner).__name__ for inner in error.exceptions}))
+    return type(error).__name__
+
+
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
     """Until ``stop`` or ``wake`` is set, or ``seconds`` passed."""
     waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
@@ -512,7 +542,7 @@ async def receive_callback(
         raise SubProcessorNotFound()
     if len(body) > MAX_CALLBACK_BYTES:
         raise _malformed("the callback is too large")
-    secrets = await asyncio.to_thread(read_secret_file, entry.callback_secret_file)
+    secrets = await SECRET_FILES.read(entry.callback_secret_file)
     verifier = WebhookVerifier(secrets, clock=ctx.clock)
     async with transaction(ctx.pool) as conn:
         message = await verifier.verify_once(body, headers, PostgresWebhookReceipts(conn))

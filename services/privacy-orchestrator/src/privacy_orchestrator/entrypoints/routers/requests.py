@@ -23,6 +23,7 @@ from privacy_orchestrator.schemas import (
     ParticipantProgress,
     RequestCreate,
     RequestDecision,
+    RequestHoldRead,
     RequestRead,
     SubProcessorProgress,
 )
@@ -34,7 +35,8 @@ router = APIRouter(tags=["requests"])
 RequestId = Annotated[UUID, Path()]
 
 
-def _read(deps: Dependencies, view: RequestView) -> RequestRead:
+def read_request(deps: Dependencies, view: RequestView) -> RequestRead:
+    """A request's view as its readers see it (also for the operator actions' router)."""
     today = deps.clock().date()
     return RequestRead(
         request_id=view.request_id,
@@ -58,6 +60,7 @@ def _read(deps: Dependencies, view: RequestView) -> RequestRead:
         reason=view.reason,
         completed_at=view.completed_at,
         notice=view.notice,
+        on_hold=None if view.on_hold is None else RequestHoldRead.model_validate(view.on_hold),
     )
 
 
@@ -81,7 +84,7 @@ async def file_request(deps: Deps, caller: Caller, body: RequestCreate) -> Reque
         corrections=None if body.corrections is None else body.corrections.values(),
         notify_email=body.notify_email,
     )
-    return _read(deps, view)
+    return read_request(deps, view)
 
 
 @router.post(
@@ -90,7 +93,7 @@ async def file_request(deps: Deps, caller: Caller, body: RequestCreate) -> Reque
     responses=problem_responses(401, 403, 404, 409),
 )
 async def approve(deps: Deps, caller: ContactPerson, request_id: RequestId) -> RequestRead:
-    return _read(deps, await requests.decide(deps, caller, request_id, approve=True))
+    return read_request(deps, await requests.decide(deps, caller, request_id, approve=True))
 
 
 @router.post(
@@ -102,7 +105,7 @@ async def reject(
     deps: Deps, caller: ContactPerson, request_id: RequestId, body: RequestDecision
 ) -> RequestRead:
     view = await requests.decide(deps, caller, request_id, approve=False, reason=body.reason)
-    return _read(deps, view)
+    return read_request(deps, view)
 
 
 @router.get(
@@ -112,7 +115,7 @@ async def reject(
     responses=problem_responses(401, 404, 422),
 )
 async def get_request(deps: Deps, caller: Caller, request_id: RequestId) -> RequestRead:
-    return _read(deps, await requests.get_request(deps, caller, request_id))
+    return read_request(deps, await requests.get_request(deps, caller, request_id))
 
 
 @router.get(
@@ -143,7 +146,7 @@ async def list_requests(
         escalated=escalated,
         subject_ref=subject_ref,
     )
-    return [_read(deps, view) for view in found]
+    return [read_request(deps, view) for view in found]
 
 
 @router.post(
@@ -159,7 +162,7 @@ async def extend_deadline(
     view = await requests.extend_deadline(
         deps, caller, request_id, months=body.months, reason=body.reason
     )
-    return _read(deps, view)
+    return read_request(deps, view)
 
 
 @router.post(
