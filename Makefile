@@ -8,7 +8,7 @@ MYPY_PATHS := shared/src $(wildcard services/*/src) deploy/local deploy/demo dep
 SHELL_SCRIPTS := $(wildcard deploy/local/*.sh) .ci/run
 PYTEST_WORKERS ?= 2
 
-.PHONY: help up down status logs lint asyncapi test bench demo
+.PHONY: help up down status logs lint asyncapi test bench demo rebuild-reporting
 
 help:
 	@echo "make up      install what is missing, start PostgreSQL, Kafka, topics, gateway, mail sink,"
@@ -21,6 +21,7 @@ help:
 	@echo "make asyncapi  check docs/asyncapi.json is current and valid (npm's @asyncapi/parser)"
 	@echo "make test    start everything (as make up), run every test (pytest -n $(PYTEST_WORKERS))"
 	@echo "make bench   run the benchmarks, JSON results in bench/results/"
+	@echo "make rebuild-reporting  rebuild reporting's read models from offset zero of courses' topics, then swap them in"
 
 up:
 	@bash deploy/local/up.sh all
@@ -35,6 +36,12 @@ status:
 demo:
 	@test -f .run/env || { echo "make demo: run make up first" >&2; exit 1; }
 	@set -a; source .run/env; set +a; uv run --no-sync python deploy/demo/seed.py
+
+# Reporting's read models replayed from offset zero into fresh tables, swapped in at the end
+# (service_layer/rebuild.py); the running reporting keeps serving meanwhile. Needs `make up`.
+rebuild-reporting:
+	@test -f .run/env || { echo "make rebuild-reporting: run make up first" >&2; exit 1; }
+	@set -a; source .run/env; set +a; uv run --no-sync reporting rebuild
 
 logs:
 	@mkdir -p .run/logs

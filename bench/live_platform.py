@@ -1,9 +1,9 @@
 """The platform's services as real processes on scratch state, for the privacy benchmarks.
 
 ``running_platform`` starts what an erasure crosses: identity, courses, consent, the privacy
-orchestrator and the HeiHallo simulator (deploy/subprocessor_sim), plus a mail sink, with the
-commands ``make up`` runs (``uv run --no-sync <svc> migrate``, ``identity create-staff``,
-``<svc> serve``; deploy/local/services.sh) and the environment of the test harness
+orchestrator, reporting and the HeiHallo simulator (deploy/subprocessor_sim), plus a mail sink,
+with the commands ``make up`` runs (``uv run --no-sync <svc> migrate``, ``identity
+create-staff``, ``<svc> serve``; deploy/local/services.sh) and the environment of the test harness
 (tests/platform_processes.py), but on state of its own:
 
 - one scratch database per service and one key ring database (``bench_<svc>_<random>``),
@@ -55,7 +55,9 @@ __all__ = ["LivePlatform", "PlatformStartFailed", "running_platform"]
 TOPICS_FILE: Final = REPO_ROOT / "deploy" / "topics.toml"
 MAIL_SINK_SCRIPT: Final = REPO_ROOT / "deploy" / "local" / "mail_sink.py"
 # identity first: the others fetch its JWKS (the order of deploy/services.conf).
-SERVICES: Final = ("identity", "courses", "consent", "privacy-orchestrator")
+# reporting too: the orchestrator addresses every installed participant (its data inventory is
+# installed), so without it no request would ever be answered in full.
+SERVICES: Final = ("identity", "courses", "consent", "privacy-orchestrator", "reporting")
 MIGRATE_TIMEOUT_S: Final = 240.0
 CLI_TIMEOUT_S: Final = 120.0
 READY_TIMEOUT_S: Final = 120.0
@@ -79,6 +81,8 @@ class LivePlatform:
     topic_prefix: str
     workdir: Path
     env: Mapping[str, str] = field(repr=False)
+    # Each service's (and the simulator's) process group, for CPU accounting (``cpu``).
+    process_groups: Mapping[str, int] = field(default_factory=dict)
 
 
 def env_name(service: str) -> str:
@@ -203,11 +207,12 @@ async def _wait_until_answering(
 @contextlib.asynccontextmanager
 async def _serving(
     command: Sequence[str], env: Mapping[str, str], log_file: Path, what: str, ready_url: str
-) -> AsyncIterator[None]:
+) -> AsyncIterator[int]:
+    """Serve ``command`` until the block ends; yields its process group id (its pid)."""
     process = await _spawn(command, env, log_file, what)
     try:
         await _wait_until_answering(what, process, ready_url, log_file)
-        yield
+        yield process.pid
     finally:
         await _stop(process)
 
@@ -337,7 +342,8 @@ async def running_platform(
             CLI_TIMEOUT_S,
         )
         simulator = [sys.executable, "-m", "subprocessor_sim", "--port", str(ports["simulator"])]
-        await stack.enter_async_context(
+        groups: dict[str, int] = {}
+        groups["simulator"] = await stack.enter_async_context(
             _serving(
                 simulator,
                 {**env, "PYTHONPATH": str(REPO_ROOT / "deploy")},
@@ -348,7 +354,7 @@ async def running_platform(
         )
         for name in SERVICES:
             serve = ["uv", "run", "--no-sync", name, "serve", "--host", "127.0.0.1"]
-            await stack.enter_async_context(
+            groups[name] = await stack.enter_async_context(
                 _serving(
                     [*serve, "--port", str(ports[name])],
                     env,
@@ -366,4 +372,5 @@ async def running_platform(
             topic_prefix=prefix,
             workdir=workdir,
             env=env,
+            process_groups=groups,
         )

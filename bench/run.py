@@ -18,6 +18,9 @@ contract end for 10,000 users) runs the services themselves, on scratch state, a
 benchmark; a failed privacy benchmark (a service refused, a record did not verify) makes the
 exit status 1.
 
+The reporting suite (``reporting_stats``, H6) seeds a scratch reporting database with 100,000
+answers per question and times a contact person's statistics queries (``reporting.json``).
+
 Reads ``BYGGRYGG_PG_DSN`` (admin DSN) and ``BYGGRYGG_KAFKA_BOOTSTRAP``.
 """
 
@@ -48,6 +51,7 @@ from report import (
     summary_table,
     write_document,
 )
+from reporting_stats import ReportingStatsConfig, run_reporting_suite  # reporting suite (H6)
 from scratch import create_event_tables, scratch_database, scratch_topics
 from stats import Comparison
 
@@ -56,7 +60,7 @@ LOCAL_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_RESULTS_DIR = REPO_ROOT / "bench" / "results"
 # Like the platform's event topics (deploy/topics.toml), so keys spread the same way.
 TOPIC_PARTITIONS = 3
-SUITES = ("foundation", "privacy")
+SUITES = ("foundation", "privacy", "reporting")  # reporting suite (H6)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -100,6 +104,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="run only this privacy benchmark (repeatable; implies --suite privacy)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement")
+    # reporting suite (H6): bench/reporting_stats.py
+    parser.add_argument(
+        "--reporting-answers",
+        type=int,
+        default=ReportingStatsConfig.answers,
+        help="answers per question of the reporting suite's statistics queries",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -118,6 +129,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.pings //= 10
         args.erasures = max(1, args.erasures // 5)
         args.contract_users = max(1, args.contract_users // 100)
+        args.reporting_answers //= 10  # reporting suite (H6)
     return args
 
 
@@ -280,6 +292,16 @@ async def run(args: argparse.Namespace) -> int:
             print()
         privacy_missed, failures = await run_privacy_suite(args, admin_dsn, bootstrap, results_dir)
         missed += privacy_missed
+    # reporting suite (H6): the contact person's statistics over 100,000 answers; no target.
+    if args.suite in ("all", "reporting"):
+        if args.suite == "all":
+            print()
+        await run_reporting_suite(
+            ReportingStatsConfig(answers=args.reporting_answers),
+            admin_dsn,
+            results_dir,
+            progress,
+        )
     if missed:
         progress(f"target missed: {', '.join(missed)}")
     if failures:

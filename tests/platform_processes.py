@@ -19,9 +19,10 @@ Cross-service tests talk to the services the way clients do: over HTTP to `<svc>
   reads another's events (nor `make up`'s): a privacy command reaches only this session's
   participants, a LicenceRevoked only this session's orchestrator. `Platform.topic(name)` is
   this session's name of a platform topic. The topics are deleted at the end;
-- with the privacy orchestrator: the HeiHallo simulator (deploy/subprocessor_sim) with secrets
-  of the session, the orchestrator's signing key in the session's folder, its public URL its
-  own (there is no gateway here) and short delivery timings;
+- with the privacy orchestrator: reporting too (the orchestrator addresses every installed
+  participant), and the HeiHallo simulator (deploy/subprocessor_sim) with secrets of the
+  session, the orchestrator's signing key in the session's folder, its public URL its own
+  (there is no gateway here) and short delivery timings;
 - free loopback ports.
 
 Consumer groups: each consuming service still gets a group of its own
@@ -69,7 +70,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAIL_SINK_SCRIPT = ROOT / "deploy" / "local" / "mail_sink.py"
 TOPICS_FILE = ROOT / "deploy" / "topics.toml"
 # identity first: the others fetch its JWKS. The order of deploy/services.conf.
-KNOWN_SERVICES = ("identity", "courses", "consent", "privacy-orchestrator")
+KNOWN_SERVICES = ("identity", "courses", "consent", "privacy-orchestrator", "reporting")
 ORCHESTRATOR = "privacy-orchestrator"
 MIGRATE_TIMEOUT_S = 240.0
 CLI_TIMEOUT_S = 120.0
@@ -173,6 +174,11 @@ def _order(names: Sequence[str]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown service(s) {unknown}; known: {KNOWN_SERVICES}")
     wanted = {"identity", *names}
+    # Reporting (H3): the orchestrator addresses every installed participant (its data
+    # inventory is installed), so a platform with the orchestrator runs reporting too, or no
+    # request would ever be answered in full.
+    if ORCHESTRATOR in wanted:
+        wanted.add("reporting")
     return [name for name in KNOWN_SERVICES if name in wanted]
 
 

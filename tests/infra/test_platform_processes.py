@@ -1,7 +1,7 @@
 """The cross-service harness (tests/platform_processes.py) wires its processes to each other.
 
-identity, courses, consent and the privacy orchestrator run as real processes on databases
-of their own and on Kafka topics of the session (a prefixed copy of deploy/topics.toml);
+identity, courses, consent, the privacy orchestrator and reporting run as real processes on
+databases of their own and on Kafka topics of the session (a prefixed copy of deploy/topics.toml);
 courses and consent accept tokens identity issued (through identity's JWKS URL); consent's
 mail goes to the session's own mail sink, with links to the session's own consent; courses
 consumes in a consumer group of its own; HeiHallo's simulator answers the orchestrator.
@@ -42,7 +42,8 @@ async def test_each_service_has_its_own_database(platform: Platform) -> None:
             names.add(await conn.fetchval("SELECT current_database()"))
         finally:
             await conn.close()
-    assert len(names) == len(platform.services) == 4
+    # identity, courses, consent, the orchestrator and reporting (which runs with the orchestrator).
+    assert len(names) == len(platform.services) == 5
     assert all(name.startswith("e2e_") for name in names)
 
 

@@ -1,10 +1,10 @@
 """Property-based fuzzing of every service's OpenAPI document against its REAL process.
 
-schemathesis reads `/openapi.json` of identity, courses and consent (served by `<svc> serve`
-on a platform of this module's own, so what the fuzzing creates never meets another test's
-data) and sends, for every operation, requests generated from the document: valid ones
-(positive) and ones that break it (negative: wrong types, missing fields, values out of
-range), once as platform staff and once without a token. Every answer must hold:
+schemathesis reads `/openapi.json` of identity, courses, consent and reporting (served by
+`<svc> serve` on a platform of this module's own, so what the fuzzing creates never meets
+another test's data) and sends, for every operation, requests generated from the document:
+valid ones (positive) and ones that break it (negative: wrong types, missing fields, values
+out of range), once as platform staff and once without a token. Every answer must hold:
 
 - never a 5xx (a crash is a defect, whatever was sent);
 - every 4xx is an `application/problem+json` document (RFC 9457) with the status it answers;
@@ -42,7 +42,8 @@ from ..platform_processes import Platform, running_platform
 
 EXAMPLES = 25
 PROBLEM_JSON = "application/problem+json"
-SERVICES = ("identity", "courses", "consent")
+# Reporting (H6, session 7): its statistics and ops routes are fuzzed like the others.
+SERVICES = ("identity", "courses", "consent", "reporting")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ async def fuzz_platform(
     pg_admin_dsn: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Any:
     async with running_platform(
-        ["courses", "consent"],
+        ["courses", "consent", "reporting"],
         admin_dsn=pg_admin_dsn,
         kafka_bootstrap=kafka_bootstrap,
         workdir=tmp_path_factory.mktemp("fuzz-platform"),

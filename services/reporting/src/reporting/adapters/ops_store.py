@@ -1,0 +1,137 @@
+"""SQL of the ops read model: upserts of the requests' states and the participants' replies,
+and the queries of the ops summary (tables ``ops_requests`` and ``ops_replies``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Final
+
+import asyncpg
+
+from byggrygg_shared.contracts.privacy import ParticipantReplied, RequestStateChanged
+
+# The states a request no longer moves out of.
+CLOSED_STATES: Final = ("completed", "partially_completed", "rejected")
+
+
+async def save_request_state(conn: asyncpg.Connection, changed: RequestStateChanged) -> None:
+    """Keep the latest state per request: a change older than the stored one (out of order)
+    changes nothing but ``in_progress_at``, and a redelivery writes the same row again."""
+    await conn.execute(
+        "INSERT INTO ops_requests (request_id, kind, state, change, organisation_id, trigger, "
+        "received_at, deadline, deadline_extended, on_hold, escalated, participants_answered, "
+        "participants_expected, sub_processors_confirmed, sub_processors_expected, changed_at, "
+        "completed_at, in_progress_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+        "NULL) "
+        "ON CONFLICT (request_id) DO UPDATE SET kind = EXCLUDED.kind, state = EXCLUDED.state, "
+        "change = EXCLUDED.change, organisation_id = EXCLUDED.organisation_id, "
+        "trigger = EXCLUDED.trigger, received_at = EXCLUDED.received_at, "
+        "deadline = EXCLUDED.deadline, deadline_extended = EXCLUDED.deadline_extended, "
+        "on_hold = EXCLUDED.on_hold, escalated = EXCLUDED.escalated, "
+        "participants_answered = EXCLUDED.participants_answered, "
+        "participants_expected = EXCLUDED.participants_expected, "
+        "sub_processors_confirmed = EXCLUDED.sub_processors_confirmed, "
+        "sub_processors_expected = EXCLUDED.sub_processors_expected, "
+        "changed_at = EXCLUDED.changed_at, completed_at = EXCLUDED.completed_at "
+        "WHERE ops_requests.changed_at <= EXCLUDED.changed_at",
+        changed.request_id,
+        changed.kind,
+        changed.state,
+        changed.change,
+        changed.organisation_id,
+        changed.trigger,
+        changed.received_at,
+        changed.deadline,
+        changed.deadline_extended,
+        changed.on_hold,
+        changed.escalated,
+        changed.participants_answered,
+        changed.participants_expected,
+        changed.sub_processors_confirmed,
+        changed.sub_processors_expected,
+        changed.changed_at,
+        changed.completed_at,
+    )
+    if changed.state == "in_progress":
+        # The first time the request went in progress, whatever order the changes came in.
+        await conn.execute(
+            "UPDATE ops_requests SET in_progress_at = LEAST(COALESCE(in_progress_at, $2), $2) "
+            "WHERE request_id = $1",
+            changed.request_id,
+            changed.changed_at,
+        )
+
+
+async def save_reply(conn: asyncpg.Connection, replied: ParticipantReplied) -> None:
+    """Record when a participant replied (the first reply counts; a redelivery is a no-op).
+    The subject ref and the export token are not kept: the dashboard needs neither."""
+    await conn.execute(
+        "INSERT INTO ops_replies (request_id, participant, command, outcome, replied_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, participant) DO UPDATE SET "
+        "command = EXCLUDED.command, outcome = EXCLUDED.outcome, "
+        "replied_at = EXCLUDED.replied_at WHERE ops_replies.replied_at > EXCLUDED.replied_at",
+        replied.request_id,
+        replied.participant,
+        replied.command,
+        replied.outcome,
+        replied.replied_at,
+    )
+
+
+async def state_counts(conn: asyncpg.Connection) -> dict[str, int]:
+    rows = await conn.fetch("SELECT state, count(*) AS n FROM ops_requests GROUP BY state")
+    return {row["state"]: int(row["n"]) for row in rows}
+
+
+async def open_requests(conn: asyncpg.Connection, *, limit: int) -> list[asyncpg.Record]:
+    """The requests not closed yet, the earliest deadline first."""
+    return list(
+        await conn.fetch(
+            "SELECT request_id, kind, state, organisation_id, trigger, received_at, deadline, "
+            "deadline_extended, on_hold, escalated, participants_answered, "
+            "participants_expected, sub_processors_confirmed, sub_processors_expected, "
+            "changed_at FROM ops_requests WHERE state <> ALL($1::text[]) "
+            "ORDER BY deadline, received_at, request_id LIMIT $2",
+            list(CLOSED_STATES),
+            limit,
+        )
+    )
+
+
+async def open_request_counts(
+    conn: asyncpg.Connection, *, today: date, at_risk_until: date
+) -> asyncpg.Record:
+    """How many open requests there are, and how many are overdue, at risk and escalated."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS open, "
+        "count(*) FILTER (WHERE deadline < $2) AS overdue, "
+        "count(*) FILTER (WHERE deadline >= $2 AND deadline <= $3) AS at_risk, "
+        "count(*) FILTER (WHERE escalated) AS escalated "
+        "FROM ops_requests WHERE state <> ALL($1::text[])",
+        list(CLOSED_STATES),
+        today,
+        at_risk_until,
+    )
+    assert row is not None  # an aggregate always returns a row
+    return row
+
+
+async def reply_times(conn: asyncpg.Connection, *, since: datetime) -> list[asyncpg.Record]:
+    """Per participant, seconds from the request's in_progress change to the reply: p50, p95,
+    max and count, over the replies since `since` (replies to requests never seen in progress
+    are left out: there is no start to measure from)."""
+    return list(
+        await conn.fetch(
+            "SELECT r.participant, count(*) AS replies, "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY s.seconds) AS p50, "
+            "percentile_cont(0.95) WITHIN GROUP (ORDER BY s.seconds) AS p95, "
+            "max(s.seconds) AS max "
+            "FROM ops_replies r JOIN ops_requests q ON q.request_id = r.request_id "
+            "CROSS JOIN LATERAL (SELECT GREATEST(0, EXTRACT(EPOCH FROM "
+            "r.replied_at - q.in_progress_at))::float8 AS seconds) s "
+            "WHERE q.in_progress_at IS NOT NULL AND r.replied_at >= $1 "
+            "GROUP BY r.participant ORDER BY r.participant",
+            since,
+        )
+    )

@@ -1,0 +1,1 @@
+"""Reporting's pure domain: rules without I/O."""

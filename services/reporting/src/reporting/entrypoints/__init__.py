@@ -1,0 +1,1 @@
+"""Reporting's entrypoints: the HTTP API, the Kafka subscribers and the command line."""

@@ -1,0 +1,126 @@
+"""Ops dashboard routes (platform staff only: 401 without a token, 403 with another role):
+where the data-subject requests stand (R13, R19) and the health of Kafka. Nothing personal:
+requests by id, organisation and counts only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict
+
+from byggrygg_shared.problems import ServiceUnavailable, problem_responses
+from reporting.entrypoints.dependencies import StaffActor
+from reporting.service_layer import ops
+
+router = APIRouter(prefix="/ops", tags=["ops"])
+
+
+def get_ops(request: Request) -> ops.Ops:
+    found = getattr(request.app.state, "ops", None)
+    if not isinstance(found, ops.Ops):
+        raise RuntimeError("the app has no Ops; bootstrap must install them")
+    return found
+
+
+OpsDeps = Annotated[ops.Ops, Depends(get_ops)]
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class OpenRequestRead(_Read):
+    request_id: UUID
+    kind: str
+    state: str
+    organisation_id: UUID | None
+    trigger: str | None
+    received_at: datetime
+    deadline: date
+    deadline_extended: bool
+    on_hold: bool
+    escalated: bool
+    overdue: bool
+    at_risk: bool
+    participants_answered: int
+    participants_expected: int
+    sub_processors_confirmed: int
+    sub_processors_expected: int
+    changed_at: datetime
+
+
+class ReplyTimesRead(_Read):
+    participant: str
+    replies: int
+    p50_seconds: float
+    p95_seconds: float
+    max_seconds: float
+
+
+class RequestsSummaryRead(_Read):
+    """``overdue``/``at_risk`` are as of ``today`` (the query's, UTC), not of the last change.
+    ``open_requests`` lists at most 500, the earliest deadline first; the counts cover all."""
+
+    today: date
+    at_risk_days: int
+    by_state: dict[str, int]
+    open: int
+    overdue: int
+    at_risk: int
+    escalated: int
+    open_requests: list[OpenRequestRead]
+    reply_window_days: int
+    reply_times: list[ReplyTimesRead]
+
+
+class TopicLagRead(_Read):
+    topic: str
+    lag: int
+    partitions: int
+
+
+class GroupLagRead(_Read):
+    group: str
+    lag: int
+    topics: list[TopicLagRead]
+
+
+class DeadLettersRead(_Read):
+    topic: str
+    messages: int
+
+
+class KafkaHealthRead(_Read):
+    """Topic names without the deployment's prefix. A group's lag counts only the partitions
+    it has committed an offset for."""
+
+    groups: list[GroupLagRead]
+    dead_letters: list[DeadLettersRead]
+
+
+@router.get(
+    "/requests/summary",
+    summary="Data-subject requests by state; open, overdue, at-risk and escalated ones; "
+    "the participants' reply times",
+    responses=problem_responses(401, 403),
+)
+async def requests_summary(deps: OpsDeps, actor: StaffActor) -> RequestsSummaryRead:
+    summary = await ops.requests_summary(deps)
+    return RequestsSummaryRead.model_validate(summary, from_attributes=True)
+
+
+@router.get(
+    "/kafka",
+    summary="Consumer lag per consumer group and dead-letter counts of the deployment's topics",
+    responses=problem_responses(401, 403, 503),
+)
+async def kafka_health(deps: OpsDeps, actor: StaffActor) -> KafkaHealthRead:
+    try:
+        health = await ops.kafka_health(deps)
+    except (KafkaError, OSError) as error:
+        raise ServiceUnavailable("Kafka cannot be reached right now.") from error
+    return KafkaHealthRead.model_validate(health, from_attributes=True)

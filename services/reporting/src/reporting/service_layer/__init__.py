@@ -1,0 +1,1 @@
+"""Reporting's use cases: projections, privacy commands, rebuild, statistics."""

@@ -1,0 +1,225 @@
+"""Rebuild the read models from offset zero of courses' topics, then swap them in (issue 6).
+
+``reporting rebuild`` (``make rebuild-reporting``) runs ``rebuild``:
+
+1. fresh, empty copies of the read models in the schema ``reporting_rebuild``
+   (``adapters.rebuild_schema``);
+2. a consumer of its own (a NEW consumer group, so the live group's offsets are untouched)
+   reads every partition of the topics from the beginning up to the end offsets seen at the
+   start, and applies each event with the live projection's ``apply_event`` to the copies
+   (batches of events per transaction; unqualified names resolve to the copies);
+3. one transaction swaps: it locks the live read models (the live projection and the queries
+   wait), applies what arrived on the topics since step 2 started, applies the erasures made
+   meanwhile (``erased_subjects``: a person erased during the rebuild stays unlinked), drops
+   the live tables and moves the copies in. Waiting statements then resolve the names again
+   and continue on the new tables; the live projection's upserts are idempotent, so events it
+   applies again after the swap change nothing.
+
+The ops read model (``ops_requests``, ``ops_replies``; ops lane) is rebuilt the same way from
+the privacy topics ``privacy.requests.v1`` and ``privacy.replies.v1`` (``reporting rebuild``
+includes them when the deployment has them) with ``ops_projection.apply_ops_event``.
+
+Events the live subscribers would dead-letter (not a CloudEvent, an invalid payload) are
+skipped here too and counted. The result equals the live projection's (a test compares them).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, TypeAlias
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import ConsumerRecord
+
+from byggrygg_shared.contracts.registry import InvalidEventPayload, UnsupportedEventVersion
+from byggrygg_shared.db import create_pool
+from byggrygg_shared.envelope import MalformedEvent, from_kafka_record
+from reporting.adapters.rebuild_schema import (
+    create_scratch_tables,
+    lock_live_tables,
+    swap_in,
+    use_scratch_tables,
+)
+from reporting.service_layer.ops_projection import apply_ops_event  # ops lane
+from reporting.service_layer.projection import apply_event
+from reporting.settings import ReportingSettings
+
+BATCH_SIZE: Final = 500
+# What the live subscribers would send to the dead-letter topic: skipped, never fatal.
+_UNREADABLE: Final = (MalformedEvent, InvalidEventPayload, UnsupportedEventVersion)
+
+
+@dataclass(frozen=True)
+class RebuildCounts:
+    """How many records the rebuild read, applied to the read models, and skipped."""
+
+    events: int
+    applied: int
+    skipped: int
+
+
+@dataclass
+class _Tally:
+    events: int = 0
+    applied: int = 0
+    skipped: int = 0
+
+
+Offsets = dict[TopicPartition, int]
+
+
+async def _partitions(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
+    """Every partition of `topics` (which must exist: a rebuild from nothing is a mistake)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    found: list[TopicPartition] = []
+    for topic in described:
+        if topic["error_code"] != 0 or not topic["partitions"]:
+            raise LookupError(f"topic {topic['topic']} does not exist")
+        found.extend(
+            TopicPartition(topic["topic"], partition["partition"])
+            for partition in sorted(topic["partitions"], key=lambda p: p["partition"])
+        )
+    return found
+
+
+async def _apply_until(
+    consumer: AIOKafkaConsumer,
+    conn: asyncpg.Connection,
+    until: Offsets,
+    tally: _Tally,
+    *,
+    in_own_transactions: bool,
+) -> None:
+    """Read every assigned partition up to `until` and apply the events to the scratch tables
+    (each batch in a transaction of its own, or all in the caller's)."""
+    while True:
+        pending = [tp for tp, end in until.items() if await consumer.position(tp) < end]
+        if not pending:
+            return
+        batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=BATCH_SIZE)
+        records: list[Record] = [
+            record for tp, items in batches.items() for record in items if record.offset < until[tp]
+        ]
+        if not records:
+            continue
+        if in_own_transactions:
+            async with conn.transaction():
+                await _apply_records(conn, records, tally)
+        else:
+            await _apply_records(conn, records, tally)
+
+
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+
+
+async def _apply_records(
+    conn: asyncpg.Connection, records: Sequence[Record], tally: _Tally
+) -> None:
+    await use_scratch_tables(conn)
+    for record in records:
+        tally.events += 1
+        try:
+            event = from_kafka_record(record.headers or (), record.value, key=record.key)
+            async with conn.transaction():  # a savepoint: a bad event undoes only itself
+                # ops lane: the privacy topics' events go to the ops read model.
+                applied = await apply_event(conn, event) or await apply_ops_event(conn, event)
+        except _UNREADABLE:
+            tally.skipped += 1
+            continue
+        if applied:
+            tally.applied += 1
+
+
+async def _reapply_erasures(conn: asyncpg.Connection) -> None:
+    """Unlink, in the scratch tables, every person erased while they were being filled."""
+    await use_scratch_tables(conn)
+    await conn.execute(
+        "UPDATE answers SET free_text_token = NULL FROM enrolments e "
+        "WHERE answers.enrolment_id = e.enrolment_id AND answers.free_text_token IS NOT NULL "
+        "AND e.subject_ref IN (SELECT subject_ref FROM erased_subjects)"
+    )
+    await conn.execute(
+        "UPDATE enrolments SET subject_ref = NULL, unlinked = true "
+        "WHERE subject_ref IN (SELECT subject_ref FROM erased_subjects)"
+    )
+
+
+async def rebuild(
+    pool: asyncpg.Pool, *, bootstrap: str, topics: Sequence[str], group_id: str
+) -> RebuildCounts:
+    """Replay `topics` (their full names, prefix included) from offset zero into fresh read
+    models and swap them in; `group_id` must be a group nobody else uses."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    partitions = await _partitions(bootstrap, topics)
+    await consumer.start()
+    tally = _Tally()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        first_end: Offsets = await consumer.end_offsets(partitions)
+        async with pool.acquire() as conn:
+            await create_scratch_tables(conn)
+            await _apply_until(consumer, conn, first_end, tally, in_own_transactions=True)
+            async with conn.transaction():
+                await lock_live_tables(conn)
+                # Under the lock nothing new reaches the live tables: catch up, then swap.
+                final_end: Offsets = await consumer.end_offsets(partitions)
+                await _apply_until(consumer, conn, final_end, tally, in_own_transactions=False)
+                await _reapply_erasures(conn)
+                await swap_in(conn)
+        await consumer.commit()
+    finally:
+        await consumer.stop()
+    return RebuildCounts(events=tally.events, applied=tally.applied, skipped=tally.skipped)
+
+
+async def _existing(bootstrap: str, topics: Sequence[str]) -> list[str]:
+    """Those of `topics` the cluster has (ops lane: the ops read model's topics are optional,
+    courses' are not)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        present = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    return [topic for topic in topics if topic in present]
+
+
+async def rebuild_from_settings(settings: ReportingSettings) -> RebuildCounts:
+    """``reporting rebuild``: the deployment's topics, a new consumer group of its own."""
+    pool = await create_pool(settings.reporting_database_url)
+    try:
+        prefix = settings.kafka_topic_prefix
+        return await rebuild(
+            pool,
+            bootstrap=settings.kafka_bootstrap,
+            topics=[
+                prefix + settings.reporting_catalogue_topic,
+                prefix + settings.reporting_enrolment_topic,
+                # ops lane: the privacy topics, when the deployment has them.
+                *await _existing(
+                    settings.kafka_bootstrap,
+                    [
+                        prefix + settings.reporting_requests_topic,
+                        prefix + settings.reporting_replies_topic,
+                    ],
+                ),
+            ],
+            group_id=f"{settings.reporting_consumer_group}.rebuild-{uuid.uuid4().hex[:12]}",
+        )
+    finally:
+        await pool.close()
