@@ -8,8 +8,10 @@ methods, route templates and status codes, so their number stays bounded.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Iterable
+from typing import Any, Final
 
+from aiokafka import ConsumerRecord, TopicPartition
 from prometheus_client import Counter, Gauge, Histogram
 
 http_requests_total: Final = Counter(
@@ -55,3 +57,28 @@ webhook_rejections_total: Final = Counter(
     "bad_signature, stale_timestamp, replayed.",
     ["reason"],
 )
+
+
+def record_batch_lag(
+    consumer: object, group: str, records: Iterable[ConsumerRecord[Any, Any]]
+) -> None:
+    """Set ``byggrygg_consumer_lag`` for every partition of a batch, from its last record.
+
+    A batch subscriber handles many records in one call, so the per-message middleware
+    (`byggrygg_shared.messaging`) never sees them: without this the gauge would freeze at
+    its last value. `consumer` is the batch's consumer (``KafkaMessage.consumer``); its
+    highwater (the offset the next produced message gets) is known once the partition was
+    fetched, otherwise that partition is left as it was. The lag is what remains after the
+    batch: highwater - last offset - 1, never below zero.
+    """
+    highwater_of = getattr(consumer, "highwater", None)
+    if highwater_of is None:  # a fake consumer (tests): nothing to measure
+        return
+    last: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (record.topic, record.partition)
+        last[key] = max(record.offset, last.get(key, -1))
+    for (topic, partition), offset in last.items():
+        highwater = highwater_of(TopicPartition(topic, partition))
+        if highwater is not None:
+            consumer_lag.labels(group, topic, str(partition)).set(max(0, highwater - offset - 1))
