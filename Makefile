@@ -8,7 +8,7 @@ MYPY_PATHS := shared/src $(wildcard services/*/src) deploy/local deploy/demo dep
 SHELL_SCRIPTS := $(wildcard deploy/local/*.sh) .ci/run
 PYTEST_WORKERS ?= 2
 
-.PHONY: help up down status logs lint asyncapi test bench demo rebuild-reporting
+.PHONY: help up down status logs lint asyncapi test bench demo rebuild-reporting dashboard-assets
 
 help:
 	@echo "make up      install what is missing, start PostgreSQL, Kafka, topics, gateway, mail sink,"
@@ -42,6 +42,11 @@ demo:
 rebuild-reporting:
 	@test -f .run/env || { echo "make rebuild-reporting: run make up first" >&2; exit 1; }
 	@set -a; source .run/env; set +a; uv run --no-sync reporting rebuild
+
+# Reporting's dashboard page vendors its chart library (committed, no CDN): rebuild static/vendor from services/reporting/web/package-lock.json after changing it.
+dashboard-assets:
+	@cd services/reporting/web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@cd services/reporting/web && npm run --silent build
 
 logs:
 	@mkdir -p .run/logs

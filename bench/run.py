@@ -51,7 +51,7 @@ from report import (
     summary_table,
     write_document,
 )
-from reporting_stats import ReportingStatsConfig, run_reporting_suite  # reporting suite (H6)
+from reporting_stats import ReportingStatsConfig, run_reporting_suite
 from scratch import create_event_tables, scratch_database, scratch_topics
 from stats import Comparison
 
@@ -60,7 +60,7 @@ LOCAL_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_RESULTS_DIR = REPO_ROOT / "bench" / "results"
 # Like the platform's event topics (deploy/topics.toml), so keys spread the same way.
 TOPIC_PARTITIONS = 3
-SUITES = ("foundation", "privacy", "reporting")  # reporting suite (H6)
+SUITES = ("foundation", "privacy", "reporting")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -104,7 +104,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="run only this privacy benchmark (repeatable; implies --suite privacy)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement")
-    # reporting suite (H6): bench/reporting_stats.py
+    # bench/reporting_stats.py
     parser.add_argument(
         "--reporting-answers",
         type=int,
@@ -129,7 +129,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.pings //= 10
         args.erasures = max(1, args.erasures // 5)
         args.contract_users = max(1, args.contract_users // 100)
-        args.reporting_answers //= 10  # reporting suite (H6)
+        args.reporting_answers //= 10
     return args
 
 
@@ -292,7 +292,7 @@ async def run(args: argparse.Namespace) -> int:
             print()
         privacy_missed, failures = await run_privacy_suite(args, admin_dsn, bootstrap, results_dir)
         missed += privacy_missed
-    # reporting suite (H6): the contact person's statistics over 100,000 answers; no target.
+    # the contact person's statistics over 100,000 answers; no target.
     if args.suite in ("all", "reporting"):
         if args.suite == "all":
             print()

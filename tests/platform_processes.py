@@ -174,7 +174,7 @@ def _order(names: Sequence[str]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown service(s) {unknown}; known: {KNOWN_SERVICES}")
     wanted = {"identity", *names}
-    # Reporting (H3): the orchestrator addresses every installed participant (its data
+    # Reporting: the orchestrator addresses every installed participant (its data
     # inventory is installed), so a platform with the orchestrator runs reporting too, or no
     # request would ever be answered in full.
     if ORCHESTRATOR in wanted:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the local deployment needs and is missing: Debian packages (PostgreSQL 15,
-# nginx, Java, Maven, openssl, curl, make, shellcheck), uv (with pip), the project's Python environment
+# nginx, Java, Maven, openssl, curl, make, shellcheck, chromium), uv (with pip), the project's Python environment
 # (`uv sync`) and the Kafka broker's classpath (Maven). Idempotent and quick when all is there.
 set -euo pipefail
 COMPONENT=install
@@ -19,6 +19,8 @@ command -v curl >/dev/null || missing+=(curl)
 command -v setsid >/dev/null || missing+=(util-linux)
 command -v make >/dev/null || missing+=(make)
 command -v shellcheck >/dev/null || missing+=(shellcheck) # for `make lint`
+# the browser of tests/e2e/test_ops_dashboard.py (never downloaded)
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]} > 0)); then
     log "installing Debian packages: ${missing[*]}"
     apt_install "${missing[@]}"

@@ -42,7 +42,7 @@ from ..platform_processes import Platform, running_platform
 
 EXAMPLES = 25
 PROBLEM_JSON = "application/problem+json"
-# Reporting (H6, session 7): its statistics and ops routes are fuzzed like the others.
+# Reporting: its statistics and ops routes are fuzzed like the others.
 SERVICES = ("identity", "courses", "consent", "reporting")
 
 

@@ -244,7 +244,7 @@ class HoldRead(BaseModel):
     hold_id: UUID
 
 
-# --- operator actions on a request (R13, DESIGN §5): H2 ---
+# --- operator actions on a request (R13, DESIGN §5) ---
 
 # A phone number in a reason (the records refuse subject refs and e-mail addresses too).
 _PHONE_LIKE = re.compile(r"\+?\d[\d \-]{6,}\d")

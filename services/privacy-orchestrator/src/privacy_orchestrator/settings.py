@@ -162,7 +162,7 @@ class OrchestratorSettings(PlatformSettings):
         "commit (retries) (BYGGRYGG_PRIVACY_ORCHESTRATOR_MAIL_POLL_SECONDS).",
     )
 
-    # --- participant time-out (R13, DESIGN §5): H2 ---
+    # --- participant time-out (R13, DESIGN §5) ---
     privacy_orchestrator_participant_timeout_hours: float = Field(
         default=72.0,
         gt=0,

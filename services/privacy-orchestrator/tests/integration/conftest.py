@@ -137,7 +137,7 @@ def issuer() -> TokenIssuer:
 @pytest.fixture
 async def runtime(settings: OrchestratorSettings, issuer: TokenIssuer) -> AsyncIterator[Runtime]:
     verifier = TokenVerifier.from_public_keys([issuer.public_key])
-    # H3 (reporting): the tests' replies come from these three; reporting is installed too
+    # the tests' replies come from these three; reporting is installed too
     # (so installed_participants() names it), and its replies are tested on its own.
     runtime = await build_runtime(
         settings, verifier=verifier, participants=("identity", "courses", "consent")

@@ -333,7 +333,7 @@ async def test_an_address_that_cannot_be_mailed_is_refused_and_nothing_is_writte
         assert await conn.fetchval("SELECT count(*) FROM request_notices") == 0
 
 
-# --- a deadline extension and a ready access export are told too (R10, R14): H2 ---
+# --- a deadline extension and a ready access export are told too (R10, R14) ---
 
 
 def _staff() -> Principal:

@@ -184,7 +184,7 @@ async def live_orchestrator(
             configured,
             verifier=TokenVerifier.from_public_keys([issuer.public_key]),
             delivery_policy=policy,
-            participants=PARTICIPANTS,  # H3: reporting is installed too; replies come from these
+            participants=PARTICIPANTS,  # reporting is installed too; replies come from these
         )
         app = create_app()
         install(app, runtime)

@@ -55,7 +55,7 @@ def test_the_text_names_what_why_and_until_when_once_per_kind() -> None:
     assert "email_address" not in text
 
 
-# --- a deadline extension and a ready access export (R10, R14): H2 ---
+# --- a deadline extension and a ready access export (R10, R14) ---
 
 
 def test_the_extension_mail_gives_the_new_date_and_why_in_words() -> None:

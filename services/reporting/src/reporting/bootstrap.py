@@ -32,11 +32,11 @@ from byggrygg_shared.participant import Participant
 from byggrygg_shared.service_api import Lifespan, served_lifespan
 from byggrygg_shared.sources import Clock, IdSource, RandomIds, utc_now
 from byggrygg_shared.subscriptions import Subscriptions
-from reporting.adapters.kafka_health import KafkaProbe  # ops lane
+from reporting.adapters.kafka_health import KafkaProbe
 from reporting.entrypoints.api import create_app
-from reporting.entrypoints.consumers import register_all_consumers  # ops lane
+from reporting.entrypoints.consumers import register_all_consumers
 from reporting.service_layer.context import Dependencies
-from reporting.service_layer.ops import Ops  # ops lane
+from reporting.service_layer.ops import Ops
 from reporting.service_layer.privacy_commands import ReportingPrivacy
 from reporting.settings import ReportingSettings
 
@@ -128,7 +128,7 @@ async def close_runtime(runtime: Runtime) -> None:
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Make `runtime` the app's dependencies, token verifier and readiness checks."""
     app.state.deps = runtime.deps
-    app.state.ops = ops_of(runtime)  # ops lane: the ops dashboard's queries
+    app.state.ops = ops_of(runtime)  # the ops dashboard's queries
     app.state.readiness = {
         "database": runtime.check_database,
         "kafka": runtime.relay.check,
@@ -138,7 +138,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
 
 
 def ops_of(runtime: Runtime) -> Ops:
-    """What the ops dashboard's routes query (ops lane)."""
+    """What the ops dashboard's routes query."""
     settings = runtime.settings
     return Ops(
         pool=runtime.pool,
@@ -155,7 +155,7 @@ async def _run_subscriptions(runtime: Runtime, stop: asyncio.Event) -> None:
         bootstrap=runtime.settings.kafka_bootstrap,
         client_id=SERVICE,
         topic_prefix=runtime.settings.kafka_topic_prefix,
-        register=register_all_consumers(runtime),  # ops lane: + the ops subscriber
+        register=register_all_consumers(runtime),  # + the ops subscriber
     )
     await runtime.subscriptions.run(stop)
 

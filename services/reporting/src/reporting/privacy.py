@@ -74,7 +74,7 @@ ERASED_SUBJECT: Final = PersonalDataField(
     "pseudonym is stored unlinked instead of re-linking the person's answers",
 )
 
-# ops lane: the ops read model holds counts and times of requests, nothing about a person.
+# the ops read model holds counts and times of requests, nothing about a person.
 NON_PERSONAL: Final[tuple[NonPersonalField, ...]] = (
     NonPersonalField(
         TableColumn("ops_requests", "participants_answered"),

@@ -53,7 +53,7 @@ class ReportingSettings(PlatformSettings):
         "per query: months nest in quarters, and publishing both would let a quarter minus two "
         "published months give a suppressed month away (BYGGRYGG_REPORTING_STATISTICS_PERIOD).",
     )
-    # --- ops dashboard (ops lane)
+    # --- ops dashboard
     reporting_requests_topic: str = Field(
         default=privacy_contracts.REQUESTS_TOPIC,
         min_length=1,

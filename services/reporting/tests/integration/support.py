@@ -2,7 +2,7 @@
 published course with a choice, a scale and a free-text question; enrolments, answers,
 completions), applied directly to the read models or produced to real Kafka topics.
 
-H4's statistics tests may use them too (``from .support import CourseStory``).
+The statistics tests use them too (``from .support import CourseStory``).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ async def test_served_reporting_is_ready_projects_and_answers_privacy_commands(
         "courses.enrolment.v1",
         "privacy.commands.reporting.v1",
         "privacy.replies.v1",
-        "privacy.requests.v1",  # ops lane: the ops read model's subscriber reads it
+        "privacy.requests.v1",  # the ops read model's subscriber reads it
     )
     topics = {name: prefix + name for name in names}
     for topic in topics.values():

@@ -34,7 +34,7 @@ from datetime import date, datetime
 from typing import ClassVar, Final, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from byggrygg_shared.contracts.base import IntegrationEvent
 from byggrygg_shared.contracts.registry import register
@@ -55,6 +55,7 @@ __all__ = [
     "PrivacyCommand",
     "RectifySubject",
     "RequestStateChanged",
+    "ResponseTime",
     "command_topic",
 ]
 
@@ -204,6 +205,21 @@ PRIVACY_COMMANDS: Final[tuple[type[PrivacyCommand], ...]] = (
 )
 
 
+class ResponseTime(_Frozen):
+    """When one party of a request was asked and when it responded (issue 6, the ops
+    dashboard's reply and confirmation times). ``party`` is a participant service's name or a
+    sub-processor's company name (R12), never a person. ``state``: ``responded`` (a
+    participant's reply or a sub-processor's verified confirmation), ``waiting``,
+    ``escalated`` (an operator must look) or ``closed_by_operator`` (R13: no response, closed
+    with a reason). ``responded_at`` is set only for ``responded``."""
+
+    party_kind: Literal["participant", "sub_processor"]
+    party: str
+    asked_at: datetime
+    responded_at: datetime | None
+    state: Literal["responded", "waiting", "escalated", "closed_by_operator"]
+
+
 @register
 class RequestStateChanged(IntegrationEvent):
     """Where a data-subject request stands after a change (DESIGN §5, R19), for dashboards.
@@ -242,3 +258,7 @@ class RequestStateChanged(IntegrationEvent):
     sub_processors_expected: int
     changed_at: datetime
     completed_at: datetime | None
+    # Added compatibly (optional, default empty): filled on the changes a dashboard measures
+    # by (``completed``, ``participant_escalated``, ``sub_processor_closed``, and any change
+    # while something is escalated); empty on the others to keep the feed small.
+    response_times: list[ResponseTime] = Field(default_factory=list)

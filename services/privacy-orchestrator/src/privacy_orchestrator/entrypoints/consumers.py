@@ -45,7 +45,7 @@ from byggrygg_shared.messaging import (
     dead_letter_topic,
     event_from_message,
 )
-from byggrygg_shared.metrics import dlq_messages_total
+from byggrygg_shared.metrics import dlq_messages_total, record_batch_lag
 from byggrygg_shared.subscriptions import RegisterSubscribers
 from privacy_orchestrator.service_layer import triggers
 from privacy_orchestrator.service_layer.context import Dependencies
@@ -102,6 +102,8 @@ def register_consumers(
         async def on_replies(message: KafkaMessage, publisher: KafkaBroker) -> None:
             records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
             await record_reply_batch(deps, records, reading.policy, publisher, group_id=group_id)
+            # the per-message middleware never sees a batch's records.
+            record_batch_lag(message.consumer, group_id, records)
 
         if triggers_from is not None:
             register_trigger_consumers(broker, deps, triggers_from, group_id=group_id)

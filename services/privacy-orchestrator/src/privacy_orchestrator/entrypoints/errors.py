@@ -225,7 +225,7 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
         "Export gone",
         "The export offer of this contract end is over: the data is being erased.",
     ),
-    # --- operator actions on a request (R13, DESIGN §5): H2 ---
+    # --- operator actions on a request (R13, DESIGN §5) ---
     service.SubProcessorNotOnRequest: (
         404,
         "subprocessor-not-on-request",

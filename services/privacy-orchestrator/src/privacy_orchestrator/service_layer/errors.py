@@ -104,7 +104,7 @@ class OrganisationExportGone(ServiceError):
     """The contract end's export offer is over: its data is being erased."""
 
 
-# --- operator actions on a request (R13, DESIGN §5): H2 ---
+# --- operator actions on a request (R13, DESIGN §5) ---
 
 
 class SubProcessorNotOnRequest(ServiceError):

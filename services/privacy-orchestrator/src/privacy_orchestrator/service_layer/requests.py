@@ -58,6 +58,7 @@ from byggrygg_shared.db import transaction
 from byggrygg_shared.envelope import EventMetadata, ReceivedEvent
 from byggrygg_shared.inbox import claim
 from byggrygg_shared.keyring import SubjectErased
+from privacy_orchestrator import metrics as request_metrics
 from privacy_orchestrator.adapters import request_actions, request_store
 from privacy_orchestrator.adapters.request_store import RequestView
 from privacy_orchestrator.domain import records
@@ -339,7 +340,7 @@ async def open_request(
 
 
 async def _save(conn: asyncpg.Connection, deps: Dependencies, request: DataSubjectRequest) -> None:
-    # H2: a state change is published for reporting's dashboard (request_status).
+    # a state change is published for reporting's dashboard (request_status).
     change = request_status.change_of(request.pending)
     await deps.requests.save(
         conn,
@@ -596,8 +597,9 @@ async def _save_and_complete_if_answered(
 ) -> None:
     """Save the request, completing it first when every participant replied and every
     sub-processor confirmed; then the key shred, the export and the record (R14, R19)."""
-    if request.can_complete:  # H2: every answer in and not on hold
+    if request.can_complete:  # every answer in and not on hold
         request.complete(deps.clock())
+        request_metrics.observe_completion(request)  # at least once, see there
     await _save(conn, deps, request)
     if request.completed_at is None:
         return
@@ -640,7 +642,7 @@ async def _subprocessor_reports(
         attempts = await store.attempts(conn, asked.delivery_id)
         sent_at = attempts[0]["attempted_at"] if attempts else row["created_at"]
         confirmed = request.confirmations.get(asked.subprocessor_id)
-        if confirmed is None:  # H2: closed by an operator (R13), with the written reason
+        if confirmed is None:  # closed by an operator (R13), with the written reason
             reports.append(
                 _closed_report(
                     asked,
@@ -774,7 +776,7 @@ def completion_content(
         participants=reports,
         sub_processors=tuple(sub_processors),
         kept=kept,
-        # H2: notices queued during the request (a deadline extension's), then the final ones.
+        # notices queued during the request (a deadline extension's), then the final ones.
         notices=tuple(
             records.Notice(kind=item.notice, sent_at=item.sent_at, reference=item.reference)
             for item in request.notified
@@ -811,7 +813,7 @@ async def release_hold(deps: Dependencies, hold_id: UUID) -> None:
             raise HoldNotFound(hold_id)
 
 
-# --- operator actions and time-outs (R13, DESIGN §5): H2's section --------------------------
+# --- operator actions and time-outs (R13, DESIGN §5) --------------------------
 
 
 async def _locked_request(

@@ -1,5 +1,6 @@
 """SQL of the ops read model: upserts of the requests' states and the participants' replies,
-and the queries of the ops summary (tables ``ops_requests`` and ``ops_replies``)."""
+the parties' response times, and the queries of the ops summary (tables ``ops_requests``,
+``ops_replies`` and ``ops_response_times``)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ async def save_request_state(conn: asyncpg.Connection, changed: RequestStateChan
         changed.changed_at,
         changed.completed_at,
     )
+    if changed.response_times:
+        await save_response_times(conn, changed)
     if changed.state == "in_progress":
         # The first time the request went in progress, whatever order the changes came in.
         await conn.execute(
@@ -61,6 +64,31 @@ async def save_request_state(conn: asyncpg.Connection, changed: RequestStateChan
             changed.request_id,
             changed.changed_at,
         )
+
+
+async def save_response_times(conn: asyncpg.Connection, changed: RequestStateChanged) -> None:
+    """Keep each party's latest response time: a party's row changes only for a change at
+    least as new as the one it is as of (out of order safe; a redelivery rewrites the same)."""
+    await conn.executemany(
+        "INSERT INTO ops_response_times (request_id, party_kind, party, asked_at, "
+        "responded_at, state, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "ON CONFLICT (request_id, party_kind, party) DO UPDATE SET "
+        "asked_at = EXCLUDED.asked_at, responded_at = EXCLUDED.responded_at, "
+        "state = EXCLUDED.state, changed_at = EXCLUDED.changed_at "
+        "WHERE ops_response_times.changed_at <= EXCLUDED.changed_at",
+        [
+            (
+                changed.request_id,
+                item.party_kind,
+                item.party,
+                item.asked_at,
+                item.responded_at,
+                item.state,
+                changed.changed_at,
+            )
+            for item in changed.response_times
+        ],
+    )
 
 
 async def save_reply(conn: asyncpg.Connection, replied: ParticipantReplied) -> None:
@@ -132,6 +160,26 @@ async def reply_times(conn: asyncpg.Connection, *, since: datetime) -> list[asyn
             "r.replied_at - q.in_progress_at))::float8 AS seconds) s "
             "WHERE q.in_progress_at IS NOT NULL AND r.replied_at >= $1 "
             "GROUP BY r.participant ORDER BY r.participant",
+            since,
+        )
+    )
+
+
+async def confirmation_times(conn: asyncpg.Connection, *, since: datetime) -> list[asyncpg.Record]:
+    """Per sub-processor, seconds from being asked to its verified confirmation: p50, p95, max
+    and count, over the confirmations since `since` (closed by an operator, escalated or
+    waiting ones have no confirmation time and are left out)."""
+    return list(
+        await conn.fetch(
+            "SELECT party AS sub_processor, count(*) AS confirmations, "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY s.seconds) AS p50, "
+            "percentile_cont(0.95) WITHIN GROUP (ORDER BY s.seconds) AS p95, "
+            "max(s.seconds) AS max "
+            "FROM ops_response_times t "
+            "CROSS JOIN LATERAL (SELECT GREATEST(0, EXTRACT(EPOCH FROM "
+            "t.responded_at - t.asked_at))::float8 AS seconds) s "
+            "WHERE t.party_kind = 'sub_processor' AND t.state = 'responded' "
+            "AND t.responded_at >= $1 GROUP BY t.party ORDER BY t.party",
             since,
         )
     )

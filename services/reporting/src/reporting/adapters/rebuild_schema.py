@@ -17,7 +17,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable, SetTableComment
 
 from reporting.adapters.tables import OPS_READ_MODELS, READ_MODELS
 
-# Every table a rebuild drops and refills: courses' read models and (ops lane) the ops read
+# Every table a rebuild drops and refills: courses' read models and the ops read
 # model of the privacy topics.
 REBUILT: Final[tuple[sa.Table, ...]] = (*READ_MODELS, *OPS_READ_MODELS)
 

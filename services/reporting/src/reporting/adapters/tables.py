@@ -102,7 +102,7 @@ ENROLMENTS: Final = sa.Table(
     # True once the person was erased (the link cut); deterministic, so a rebuild matches.
     sa.Column("unlinked", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Index("ix_enrolments_subject_ref", "subject_ref"),
-    # Statistics lane (H6, migration 0004): covering index of the completion counts and of the
+    # (migration 0004) covering index of the completion counts and of the
     # answers' join (adapters/statistics_store.py), read without touching the table.
     sa.Index(
         "ix_enrolments_statistics",
@@ -130,7 +130,7 @@ ANSWERS: Final = sa.Table(
     _timestamp("answered_at"),
     # The month of the answer's event time (its first day): the statistics' period dimension.
     sa.Column("period", sa.Date(), nullable=False),
-    # Statistics lane (H6, migration 0004): one question's answers, covering what is counted.
+    # (migration 0004) one question's answers, covering what is counted.
     sa.Index(
         "ix_answers_statistics",
         "organisation_id",
@@ -221,4 +221,24 @@ OPS_REPLIES: Final = sa.Table(
     comment="Read model: when each participant replied to a request (ParticipantReplied)",
 )
 
-OPS_READ_MODELS: Final[tuple[sa.Table, ...]] = (OPS_REQUESTS, OPS_REPLIES)
+# --- response times of every party ---
+# Each party of a request (a participant service, a sub-processor by its company name) with
+# when it was asked and responded, from RequestStateChanged.response_times; ``changed_at`` is
+# the change a row is as of (an older change arriving late never overwrites it).
+OPS_RESPONSE_TIMES: Final = sa.Table(
+    "ops_response_times",
+    METADATA,
+    sa.Column("request_id", sa.Uuid(), primary_key=True),
+    sa.Column("party_kind", sa.Text(), primary_key=True),
+    sa.Column("party", sa.Text(), primary_key=True),
+    _timestamp("asked_at"),
+    _timestamp("responded_at", nullable=True),
+    sa.Column("state", sa.Text(), nullable=False),
+    _timestamp("changed_at"),
+    sa.Index("ix_ops_response_times_kind_responded", "party_kind", "responded_at"),
+    comment="Read model: when each party of a request was asked and responded "
+    "(RequestStateChanged.response_times)",
+)
+# --- end answer-times lane ---
+
+OPS_READ_MODELS: Final[tuple[sa.Table, ...]] = (OPS_REQUESTS, OPS_REPLIES, OPS_RESPONSE_TIMES)

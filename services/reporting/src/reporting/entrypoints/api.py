@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from byggrygg_shared.service_api import Lifespan, service_api
 from reporting.entrypoints.errors import ERROR_MAPPING
-from reporting.entrypoints.routers import ops, statistics  # ops: ops lane
+from reporting.entrypoints.routers import dashboard, ops, statistics  # ops, dashboard: lanes
 
 READINESS_CHECKS = ("database", "kafka", "consumers")
 
@@ -28,7 +28,8 @@ Errors are `application/problem+json` documents (RFC 9457).
 """
 
 # Every router of the service, in the order they appear in the API document.
-ROUTERS: tuple[APIRouter, ...] = (statistics.router, ops.router)
+# the ops dashboard page and its files, left out of the API document.
+ROUTERS: tuple[APIRouter, ...] = (statistics.router, ops.router, dashboard.router)
 
 
 def create_app(*, lifespan: Lifespan | None = None) -> FastAPI:

@@ -29,7 +29,7 @@ from byggrygg_shared.db import transaction
 from byggrygg_shared.messaging import event_from_message
 from byggrygg_shared.participant import register_participant
 from byggrygg_shared.subscriptions import RegisterSubscribers
-from reporting.service_layer.ops_projection import apply_ops_event  # ops lane
+from reporting.service_layer.ops_projection import apply_ops_event
 from reporting.service_layer.projection import apply_event
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def register_consumers(
     return register
 
 
-# --- ops lane: the ops read model's subscriber ---------------------------------------------
+# --- the ops read model's subscriber ---------------------------------------------
 def register_ops_consumers(
     runtime: Runtime,
     *,

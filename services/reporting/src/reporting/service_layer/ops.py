@@ -1,5 +1,6 @@
 """The ops dashboard's queries (staff only): where the data-subject requests stand, how fast
-the participants reply, and the health of Kafka (lag, dead letters).
+the participants reply and the sub-processors confirm, and the health of Kafka (lag, dead
+letters).
 
 ``Ops`` holds what they need; bootstrap builds it (``app.state.ops``). "Today" comes from the
 injectable clock at query time, so overdue and at-risk figures are live, not as of the last
@@ -66,6 +67,17 @@ class ReplyTimes:
 
 
 @dataclass(frozen=True)
+class ConfirmationTimes:
+    """Seconds from a sub-processor being asked (the fan-out) to its verified confirmation."""
+
+    sub_processor: str
+    confirmations: int
+    p50_seconds: float
+    p95_seconds: float
+    max_seconds: float
+
+
+@dataclass(frozen=True)
 class RequestsSummary:
     today: date
     at_risk_days: int
@@ -77,11 +89,13 @@ class RequestsSummary:
     open_requests: tuple[OpenRequest, ...]
     reply_window_days: int
     reply_times: tuple[ReplyTimes, ...]
+    confirmation_times: tuple[ConfirmationTimes, ...]
 
 
 async def requests_summary(ops: Ops) -> RequestsSummary:
     """Counts by state, the open requests (earliest deadline first) with their overdue and
-    at-risk flags as of today, and the participants' reply times over the window."""
+    at-risk flags as of today, and the participants' reply times and the sub-processors'
+    confirmation times over the window."""
     now = ops.clock()
     today = now.astimezone(UTC).date()
     at_risk_until = today + timedelta(days=ops.at_risk_days)
@@ -90,7 +104,9 @@ async def requests_summary(ops: Ops) -> RequestsSummary:
         by_state = await ops_store.state_counts(conn)
         counts = await ops_store.open_request_counts(conn, today=today, at_risk_until=at_risk_until)
         rows = await ops_store.open_requests(conn, limit=OPEN_LIST_LIMIT)
-        times = await ops_store.reply_times(conn, since=now - timedelta(days=ops.reply_window_days))
+        since = now - timedelta(days=ops.reply_window_days)
+        times = await ops_store.reply_times(conn, since=since)
+        confirmations = await ops_store.confirmation_times(conn, since=since)
     return RequestsSummary(
         today=today,
         at_risk_days=ops.at_risk_days,
@@ -131,6 +147,16 @@ async def requests_summary(ops: Ops) -> RequestsSummary:
                 max_seconds=float(row["max"]),
             )
             for row in times
+        ),
+        confirmation_times=tuple(
+            ConfirmationTimes(
+                sub_processor=row["sub_processor"],
+                confirmations=int(row["confirmations"]),
+                p50_seconds=float(row["p50"]),
+                p95_seconds=float(row["p95"]),
+                max_seconds=float(row["max"]),
+            )
+            for row in confirmations
         ),
     )
 

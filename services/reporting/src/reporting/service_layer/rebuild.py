@@ -15,7 +15,7 @@
    and continue on the new tables; the live projection's upserts are idempotent, so events it
    applies again after the swap change nothing.
 
-The ops read model (``ops_requests``, ``ops_replies``; ops lane) is rebuilt the same way from
+The ops read model (``ops_requests``, ``ops_replies``) is rebuilt the same way from
 the privacy topics ``privacy.requests.v1`` and ``privacy.replies.v1`` (``reporting rebuild``
 includes them when the deployment has them) with ``ops_projection.apply_ops_event``.
 
@@ -44,7 +44,7 @@ from reporting.adapters.rebuild_schema import (
     swap_in,
     use_scratch_tables,
 )
-from reporting.service_layer.ops_projection import apply_ops_event  # ops lane
+from reporting.service_layer.ops_projection import apply_ops_event
 from reporting.service_layer.projection import apply_event
 from reporting.settings import ReportingSettings
 
@@ -130,7 +130,7 @@ async def _apply_records(
         try:
             event = from_kafka_record(record.headers or (), record.value, key=record.key)
             async with conn.transaction():  # a savepoint: a bad event undoes only itself
-                # ops lane: the privacy topics' events go to the ops read model.
+                # the privacy topics' events go to the ops read model.
                 applied = await apply_event(conn, event) or await apply_ops_event(conn, event)
         except _UNREADABLE:
             tally.skipped += 1
@@ -188,7 +188,7 @@ async def rebuild(
 
 
 async def _existing(bootstrap: str, topics: Sequence[str]) -> list[str]:
-    """Those of `topics` the cluster has (ops lane: the ops read model's topics are optional,
+    """Those of `topics` the cluster has (the ops read model's topics are optional,
     courses' are not)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -210,7 +210,7 @@ async def rebuild_from_settings(settings: ReportingSettings) -> RebuildCounts:
             topics=[
                 prefix + settings.reporting_catalogue_topic,
                 prefix + settings.reporting_enrolment_topic,
-                # ops lane: the privacy topics, when the deployment has them.
+                # the privacy topics, when the deployment has them.
                 *await _existing(
                     settings.kafka_bootstrap,
                     [

@@ -61,6 +61,16 @@ class ReplyTimesRead(_Read):
     max_seconds: float
 
 
+class ConfirmationTimesRead(_Read):
+    """Seconds from a sub-processor being asked (the fan-out) to its verified confirmation."""
+
+    sub_processor: str
+    confirmations: int
+    p50_seconds: float
+    p95_seconds: float
+    max_seconds: float
+
+
 class RequestsSummaryRead(_Read):
     """``overdue``/``at_risk`` are as of ``today`` (the query's, UTC), not of the last change.
     ``open_requests`` lists at most 500, the earliest deadline first; the counts cover all."""
@@ -75,6 +85,7 @@ class RequestsSummaryRead(_Read):
     open_requests: list[OpenRequestRead]
     reply_window_days: int
     reply_times: list[ReplyTimesRead]
+    confirmation_times: list[ConfirmationTimesRead]
 
 
 class TopicLagRead(_Read):
@@ -105,7 +116,7 @@ class KafkaHealthRead(_Read):
 @router.get(
     "/requests/summary",
     summary="Data-subject requests by state; open, overdue, at-risk and escalated ones; "
-    "the participants' reply times",
+    "the participants' reply times and the sub-processors' confirmation times",
     responses=problem_responses(401, 403),
 )
 async def requests_summary(deps: OpsDeps, actor: StaffActor) -> RequestsSummaryRead:
