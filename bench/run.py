@@ -18,8 +18,11 @@ contract end for 10,000 users) runs the services themselves, on scratch state, a
 benchmark; a failed privacy benchmark (a service refused, a record did not verify) makes the
 exit status 1.
 
-The reporting suite (``reporting_stats``, H6) seeds a scratch reporting database with 100,000
-answers per question and times a contact person's statistics queries (``reporting.json``).
+The reporting suite (``reporting_stats``) seeds a scratch reporting database with 100,000
+answers per question and times a contact person's statistics queries (``reporting.json``);
+then (``projector_bench``) reporting's projector (its FastStream subscribers: consume, apply,
+commit) against a raw aiokafka consumer reading the same courses events (target: >= 50 % of
+raw; ``projector.json``).
 
 Reads ``BYGGRYGG_PG_DSN`` (admin DSN) and ``BYGGRYGG_KAFKA_BOOTSTRAP``.
 """
@@ -42,6 +45,7 @@ from eventstore_bench import AppendConfig, bench_appends
 from kafka_roundtrip import RoundTripConfig
 from machine import REPO_ROOT, busy_warning, load_average, machine_facts
 from privacy_suite import BENCHMARKS, PrivacyConfig, run_privacy
+from projector_bench import ProjectorConfig, run_projector_suite
 from relay_bench import RelayConfig, bench_relay
 from report import (
     breakdown_table,
@@ -111,6 +115,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=ReportingStatsConfig.answers,
         help="answers per question of the reporting suite's statistics queries",
     )
+    # bench/projector_bench.py
+    parser.add_argument(
+        "--projector-enrolments",
+        type=int,
+        default=ProjectorConfig.enrolments,
+        help="enrolments (four courses events each) of the reporting suite's projector run",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -130,6 +141,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.erasures = max(1, args.erasures // 5)
         args.contract_users = max(1, args.contract_users // 100)
         args.reporting_answers //= 10
+        args.projector_enrolments = max(1, args.projector_enrolments // 10)
     return args
 
 
@@ -292,7 +304,8 @@ async def run(args: argparse.Namespace) -> int:
             print()
         privacy_missed, failures = await run_privacy_suite(args, admin_dsn, bootstrap, results_dir)
         missed += privacy_missed
-    # the contact person's statistics over 100,000 answers; no target.
+    # the contact person's statistics over 100,000 answers (no target), then the projector
+    # against a raw consumer (>= 50 %).
     if args.suite in ("all", "reporting"):
         if args.suite == "all":
             print()
@@ -302,6 +315,16 @@ async def run(args: argparse.Namespace) -> int:
             results_dir,
             progress,
         )
+        print()
+        projector = await run_projector_suite(
+            ProjectorConfig(enrolments=args.projector_enrolments, repeats=args.repeats),
+            admin_dsn,
+            bootstrap,
+            results_dir,
+            progress,
+        )
+        if not projector.met:
+            missed.append(projector.name)
     if missed:
         progress(f"target missed: {', '.join(missed)}")
     if failures:
