@@ -400,6 +400,27 @@ class EventStore:
         )
         return [row_to_stored(row) for row in rows]
 
+    async def publish_again(
+        self, conn: asyncpg.Connection, *, stream_id: str, caused_by: str
+    ) -> int:
+        """Queue the events of ``stream_id`` that ``caused_by`` (a CloudEvent id) caused for the
+        relay once more, unchanged (same ids, so consumers' inboxes see a redelivery); the
+        number queued. For answers whose first delivery may have been lost downstream (a
+        participant's reply to a command sent again). Events not yet published are counted
+        but already queued. The relay is woken on commit."""
+        if not conn.is_in_transaction():
+            raise AppendOutsideTransaction("publish_again must run inside a transaction")
+        queued = await conn.fetchval(
+            f"WITH again AS (UPDATE {self._table} SET published_at = NULL "  # noqa: S608
+            "WHERE stream_id = $1 AND metadata->>'causation_id' = $2 RETURNING 1) "
+            "SELECT count(*) FROM again",
+            stream_id,
+            caused_by,
+        )
+        if queued:
+            await conn.execute("SELECT pg_notify($1, $2)", self._channel, stream_id)
+        return int(queued)
+
     async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
         """The stream's current version; 0 if it has no events."""
         version = await conn.fetchval(

@@ -5,8 +5,9 @@ rectify on a connection of its own database, returning ``Effects``: evidence, an
 whether to shred the subject's key). ``Participant`` does the rest, per command, in ONE
 transaction of the service's database:
 
-1. ``inbox.claim`` on the CloudEvent id: a redelivered command changes nothing, and the reply
-   recorded the first time (already in the outbox) is what the orchestrator sees;
+1. ``inbox.claim`` on the CloudEvent id: a redelivered command changes nothing; the reply
+   recorded the first time is queued for the relay again (``EventStore.publish_again``, same
+   event id), so a reply lost on its way is answered by the orchestrator's re-send;
 2. the handler's effects;
 3. key-ring work: the export part is encrypted under the subject's key; the key is shredded
    when the handler asks for it;
@@ -165,6 +166,13 @@ class Participant:
             raise MisroutedCommand(f"command for {command.participant} reached {self.service}")
         async with transaction(self._pool) as conn:
             if not await claim(conn, consumer=self.consumer, event_id=received.id):
+                # Applied before. The command may come again because its reply never reached
+                # the orchestrator (its time-out re-sends the same command): the recorded
+                # reply goes out once more, same event id, so the orchestrator's inbox
+                # records it at most once.
+                await self._store.publish_again(
+                    conn, stream_id=reply_stream(command.request_id), caused_by=received.id
+                )
                 return None
             effects = await self._apply(conn, command)
             export = await self._export_token(command.subject_ref, effects)

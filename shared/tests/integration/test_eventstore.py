@@ -286,6 +286,53 @@ async def test_commit_notifies_the_relay_channel(events_pool: asyncpg.Pool) -> N
         await listener.remove_listener(OUTBOX_CHANNEL, on_notify)
 
 
+async def test_publish_again_queues_only_what_the_cause_caused_and_wakes_the_relay(
+    events_pool: asyncpg.Pool,
+) -> None:
+    stream = f"again-{uuid.uuid4()}"
+    cause, other = str(uuid.uuid4()), str(uuid.uuid4())
+    async with transaction(events_pool) as conn:
+        for caused_by, version in ((cause, 0), (other, 1)):
+            await store.append(
+                conn,
+                stream_id=stream,
+                expected_version=version,
+                events=inc(version + 1),
+                metadata=EventMetadata.new(causation_id=caused_by),
+            )
+        await conn.execute("UPDATE events SET published_at = now() WHERE stream_id = $1", stream)
+    ids_before = await events_pool.fetch(
+        "SELECT metadata->>'event_id' AS id FROM events WHERE stream_id = $1 ORDER BY version",
+        stream,
+    )
+
+    received: asyncio.Queue[str] = asyncio.Queue()
+
+    def on_notify(*args: object) -> None:
+        received.put_nowait(str(args[3]))
+
+    async with events_pool.acquire() as listener:
+        await listener.add_listener(OUTBOX_CHANNEL, on_notify)
+        async with transaction(events_pool) as conn:
+            assert await store.publish_again(conn, stream_id=stream, caused_by=cause) == 1
+        assert await asyncio.wait_for(received.get(), timeout=60) == stream
+        await listener.remove_listener(OUTBOX_CHANNEL, on_notify)
+
+    rows = await events_pool.fetch(
+        "SELECT metadata->>'event_id' AS id, published_at IS NULL AS pending FROM events "
+        "WHERE stream_id = $1 ORDER BY version",
+        stream,
+    )
+    # The same events, not copies: the first (caused by `cause`) pending again, the other not.
+    assert [row["id"] for row in rows] == [row["id"] for row in ids_before]
+    assert [row["pending"] for row in rows] == [True, False]
+    async with transaction(events_pool) as conn:
+        assert await store.publish_again(conn, stream_id=stream, caused_by="nothing") == 0
+    async with events_pool.acquire() as conn:
+        with pytest.raises(AppendOutsideTransaction):
+            await store.publish_again(conn, stream_id=stream, caused_by=cause)
+
+
 async def test_payload_is_stored_as_given_json(events_pool: asyncpg.Pool) -> None:
     async with transaction(events_pool) as conn:
         await store.append(

@@ -179,6 +179,35 @@ async def test_an_erase_command_on_kafka_erases_the_user_and_replies_with_eviden
     assert event.contract() == reply
 
 
+async def test_a_command_sent_again_publishes_the_recorded_reply_again_and_nothing_else(
+    flow: Flow, runtime: Runtime
+) -> None:
+    # The orchestrator re-sends a command (same CloudEvent id) when no reply reached it: the
+    # participant must not act twice, but its reply must travel again.
+    _, subject = await learner(flow)
+    command = received(erase(subject))
+    first = await runtime.participant.handle(command)
+    assert first is not None
+    stream = reply_stream(first.request_id)
+    await runtime.pool.execute(
+        "UPDATE events SET published_at = now() WHERE stream_id = $1", stream
+    )
+    before = await snapshot(runtime.pool)
+
+    assert await runtime.participant.handle(command) is None
+
+    (reply,) = await replies(runtime.pool, first.request_id)
+    assert reply == first
+    pending = await runtime.pool.fetchval(
+        "SELECT count(*) FROM events WHERE stream_id = $1 AND published_at IS NULL", stream
+    )
+    assert pending == 1
+    after = await snapshot(runtime.pool)
+    assert {k: v for k, v in after.items() if k != "events"} == {
+        k: v for k, v in before.items() if k != "events"
+    }
+
+
 async def test_an_export_holds_that_subject_s_data_only(flow: Flow, runtime: Runtime) -> None:
     member, subject = await learner(flow)
     other, _ = await learner(flow, ORG_NUMBERS[1])

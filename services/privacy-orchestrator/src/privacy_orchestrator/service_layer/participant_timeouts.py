@@ -5,13 +5,12 @@ Every ``poll_interval`` it finds the in-progress requests waiting too long on a 
 (the ``requests`` projection keeps when each command was last sent) and hands each to
 ``requests.chase_participants``, one transaction per request under its row lock: the same
 command again (the same CloudEvent id: a participant that already carried it out finds the
-id in its inbox and does nothing twice; one that never got it, e.g. it was down past the
-topic's retention or dead-lettered it before claiming it, carries it out now), at most
-``max_resends`` times, then the participant shows as escalated (``GET
-/requests?escalated=true``) and the request waits for an operator; it never completes without
-the reply. A reply the participant did publish but that never reached us is not sent again by
-the participant (its inbox already holds the command): that case ends escalated, for an
-operator (re-drive the replies' dead letters). A held request is not chased.
+id in its inbox, does nothing twice and publishes its recorded reply again, same event id, so
+a reply lost on its way arrives now and one already recorded is discarded by the inbox; one
+that never got the command, e.g. it was down past the topic's retention or dead-lettered it
+before claiming it, carries it out now), at most ``max_resends`` times, then the participant
+shows as escalated (``GET /requests?escalated=true``) and the request waits for an operator;
+it never completes without the reply. A held request is not chased.
 """
 
 from __future__ import annotations
