@@ -237,12 +237,16 @@ class PrivacyStory:
 
     async def scan_everything(self, person: Person) -> ScanReport:
         """Every database (the key ring's too), every topic and every log of the session."""
+        return await self.scan_for(person.identifiers())
+
+    async def scan_for(self, identifiers: Identifiers) -> ScanReport:
+        """`identifiers` in every database, topic and log of the session."""
         platform = self.platform
         services = platform.services.values()
         logs = [service.log_file for service in services]
         logs.append(platform.simulator.log_file)
         return await scan(
-            person.identifiers(),
+            identifiers,
             Targets(
                 databases=(
                     *(service.database_url for service in services),

@@ -6,7 +6,8 @@ issuer and verifier, and the privacy participant; `install` puts them into a Fas
 running until shutdown:
 
 - the outbox relay (events and privacy replies to Kafka),
-- the Kafka subscribers (`entrypoints/consumers.py`: the privacy orchestrator's commands).
+- the Kafka subscribers (`entrypoints/consumers.py`: the privacy orchestrator's commands),
+- R2's clocks on ended customers' data (`service_layer/organisation_retention.py`).
 
 Tests call `build_runtime` with their own databases and skip Kafka (or run the subscribers
 themselves on a topic of their own).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -40,7 +42,9 @@ from identity.adapters.passwords import Argon2Passwords
 from identity.adapters.repositories import OrganisationRepository, UserRepository
 from identity.entrypoints.api import create_app
 from identity.entrypoints.consumers import register_consumers
+from identity.entrypoints.cors import SignInCors
 from identity.service_layer.context import Dependencies, PasswordHashing, Policy
+from identity.service_layer.organisation_retention import OrganisationRetentionWorker
 from identity.service_layer.privacy_commands import IdentityPrivacy
 from identity.settings import IdentitySettings
 
@@ -109,6 +113,7 @@ async def build_runtime(
         organisations=OrganisationRepository(store=store, cipher=keyring),
         users=UserRepository(store=store, cipher=keyring),
         passwords=passwords or Argon2Passwords(),
+        keys=keyring,
         clock=clock,
         ids=ids or RandomIds(),
         policy=Policy(
@@ -187,6 +192,10 @@ def background_workers(runtime: Runtime) -> dict[str, Worker]:
     return {
         "outbox-relay": runtime.relay.run,
         "subscriptions": lambda stop: _run_subscriptions(runtime, stop),
+        "organisation-retention": OrganisationRetentionWorker(
+            deps=runtime.deps,
+            interval=timedelta(seconds=runtime.settings.identity_retention_interval_seconds),
+        ).run,
     }
 
 
@@ -204,4 +213,8 @@ def service_lifespan(settings: IdentitySettings) -> Lifespan:
 
 def create_service_app(settings: IdentitySettings) -> FastAPI:
     """The app `identity serve` runs."""
-    return create_app(lifespan=service_lifespan(settings))
+    app = create_app(lifespan=service_lifespan(settings))
+    if settings.cors_origins:
+        # Reporting's dashboard served directly signs in from its own origin (entrypoints/cors).
+        app.add_middleware(SignInCors, origins=settings.cors_origins)
+    return app

@@ -9,9 +9,10 @@ How erasure works in identity:
 - projection rows (plaintext) are deleted;
 - event fields are key-ring tokens: destroying the subject's key makes every copy unreadable
   (crypto-shredding), in the event store and on Kafka alike;
-- an organisation's invoicing data is kept after the contract ends only while a bookkeeping
-  retention claim runs (R2); its contact details go at contract end. They are encrypted under
-  two different key scopes so each can be destroyed on its own clock.
+- an organisation's invoicing data is kept after the contract ends only while a retention
+  claim runs (R2: bookkeeping until its date, a debt or a dispute until settled); its contact
+  details go at contract end. They are encrypted under two different key scopes so each can
+  be destroyed on its own clock (``service_layer/organisation_retention.py``).
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ USER_RETENTION: Final = (
 )
 LISTED_RETENTION: Final = "the contract period (R1); erased when the contract ends (R2)"
 BOOKKEEPING_KEEP: Final = (
-    "statutory bookkeeping (R2): kept until the bookkeeping retention claim's keep_until "
-    "(contract end + BYGGRYGG_BOOKKEEPING_YEARS), or deleted at contract end without one"
+    "statutory bookkeeping, outstanding debt, legal dispute (R2): kept while a retention claim "
+    "of the contract end is in force (bookkeeping until its keep_until = contract end + "
+    "BYGGRYGG_BOOKKEEPING_YEARS; a debt or dispute until staff settle it), deleted at contract "
+    "end without one"
 )
 
 _CATEGORY_OF: Final = {
@@ -218,6 +221,10 @@ NON_PERSONAL: Final[tuple[NonPersonalField, ...]] = (
     ),
     NonPersonalField(TableColumn("organisations", "billing_key_ref"), KEY_REF_REASON),
     NonPersonalField(
+        TableColumn("organisations", "payment_information_erased_on"),
+        "the date R2 erased the invoicing data: no payment information itself",
+    ),
+    NonPersonalField(
         EventField(contracts.OrganisationRegistered.event_type, "billing_key_ref"), KEY_REF_REASON
     ),
 )
@@ -230,6 +237,8 @@ EMITTED_CONTRACTS: Final[tuple[type[IntegrationEvent], ...]] = (
     contracts.ContactPersonAdded,
     contracts.AdminAdded,
     contracts.ContractEnded,
+    contracts.RetentionClaimSettled,
+    contracts.OrganisationDataErased,
     contracts.UserCreated,
     contracts.UserProfileCorrected,
     contracts.LicenceGranted,

@@ -129,6 +129,9 @@ class ListedPersonRead(_Response):
 class RetentionRead(_Response):
     reason: RetentionReason
     keep_until: date | None = Field(description="null: kept until the reason is resolved.")
+    settled_on: date | None = Field(
+        description="When staff recorded the debt settled or the dispute resolved (R2)."
+    )
 
 
 class PostalAddressRead(_Response):
@@ -160,6 +163,14 @@ class OrganisationRead(_Response):
     contact_persons: list[ListedPersonRead]
     admins: list[ListedPersonRead]
     retention: list[RetentionRead]
+    contact_details_erased_on: date | None = Field(
+        description="When R2 erased the phone, e-mail and postal address (they then read "
+        '"[erased]"): once the contract has ended.'
+    )
+    payment_information_erased_on: date | None = Field(
+        description="When R2 erased the invoice e-mail and billing reference: once no "
+        "retention claim keeps them."
+    )
 
 
 class ContractEnd(_Request):

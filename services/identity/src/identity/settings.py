@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Final
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from byggrygg_shared.settings import PlatformSettings
+
+# scheme://host[:port], as a browser sends it in `Origin` (no path, no trailing slash).
+_ORIGIN: Final = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class IdentitySettings(PlatformSettings):
@@ -39,6 +44,22 @@ class IdentitySettings(PlatformSettings):
         default=15, ge=1, le=60, description="Lifetime of an access token."
     )
 
+    # R2's clocks on ended customers' data, run by identity's own background worker.
+    identity_retention_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        le=24 * 3600,
+        description="How often identity erases ended customers' contact details and payment "
+        "information whose R2 clock ran out (BYGGRYGG_IDENTITY_RETENTION_INTERVAL_SECONDS).",
+    )
+
+    identity_cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins whose pages may sign in with POST /auth/token "
+        "from a browser (CORS on that route only): reporting's ops dashboard when it is served "
+        "directly on its own port, not behind the gateway. Empty: no CORS at all "
+        "(BYGGRYGG_IDENTITY_CORS_ORIGINS).",
+    )
     identity_consumer_group: str = Field(
         default="identity",
         min_length=1,
@@ -58,3 +79,16 @@ class IdentitySettings(PlatformSettings):
     @property
     def access_token_ttl(self) -> timedelta:
         return timedelta(minutes=self.identity_access_token_minutes)
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self.identity_cors_origins.split(",") if item.strip())
+
+    @field_validator("identity_cors_origins")
+    @classmethod
+    def _origins_only(cls, value: str) -> str:
+        # Exact origins: no "*", no path (a wildcard would let any site try passwords).
+        for item in (part.strip() for part in value.split(",")):
+            if item and not _ORIGIN.fullmatch(item):
+                raise ValueError(f"{item!r} is not an origin (http(s)://host[:port])")
+        return value

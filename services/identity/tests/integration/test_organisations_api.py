@@ -109,8 +109,8 @@ async def test_ending_the_contract_records_retention_and_stops_logins(flow: Flow
     assert ended["status"] == "ended"
     assert ended["ended_on"] == "2025-06-30"
     assert ended["retention"] == [
-        {"reason": "bookkeeping", "keep_until": date(2030, 6, 30).isoformat()},
-        {"reason": "outstanding_debt", "keep_until": None},
+        {"reason": "bookkeeping", "keep_until": date(2030, 6, 30).isoformat(), "settled_on": None},
+        {"reason": "outstanding_debt", "keep_until": None, "settled_on": None},
     ]
     # Users of an ended customer can no longer log in (R6), and its pending invitations are gone.
     login = await flow.http.post(

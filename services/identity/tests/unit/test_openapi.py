@@ -13,6 +13,7 @@ EXPECTED = {
     ("post", "/organisations"),
     ("get", "/organisations/{organisation_id}"),
     ("post", "/organisations/{organisation_id}/end-contract"),
+    ("post", "/organisations/{organisation_id}/retention/{reason}/settle"),
     ("post", "/organisations/{organisation_id}/contact-persons"),
     ("post", "/organisations/{organisation_id}/admins"),
     ("post", "/organisations/{organisation_id}/users"),

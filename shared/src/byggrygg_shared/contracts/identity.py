@@ -33,8 +33,10 @@ __all__ = [
     "ContractEnded",
     "LicenceGranted",
     "LicenceRevoked",
+    "OrganisationDataErased",
     "OrganisationRegistered",
     "RetentionClaim",
+    "RetentionClaimSettled",
     "SubscriptionCancelled",
     "UserCreated",
     "UserErased",
@@ -47,6 +49,7 @@ USER_TOPIC = "identity.user.v1"
 
 RoleName = Literal["learner", "org_admin", "contact_person", "platform_staff"]
 RetentionReasonName = Literal["bookkeeping", "outstanding_debt", "legal_dispute"]
+OrganisationDataName = Literal["contact_details", "payment_information"]
 ProfileFieldName = Literal["name", "email", "phone", "gender", "language"]
 
 
@@ -144,6 +147,33 @@ class ContractEnded(_OrganisationEvent):
     ended_on: date
     retention: list[RetentionClaim]
     ended_by: str
+
+
+@register
+class RetentionClaimSettled(_OrganisationEvent):
+    """Staff recorded that an outstanding debt was settled or a legal dispute resolved (R2):
+    that claim no longer keeps the organisation's payment information."""
+
+    event_type: ClassVar[str] = _PREFIX + "RetentionClaimSettled"
+
+    organisation_id: UUID
+    reason: RetentionReasonName
+    settled_on: date
+    settled_by: str
+
+
+@register
+class OrganisationDataErased(_OrganisationEvent):
+    """Part of an ended customer's data was erased on its R2 clock: ``contact_details`` once
+    the contract ended, ``payment_information`` once no retention claim keeps it. Its key
+    scope (``data_key_ref`` / ``billing_key_ref``) is destroyed, so those fields of
+    ``OrganisationRegistered`` read as erased everywhere."""
+
+    event_type: ClassVar[str] = _PREFIX + "OrganisationDataErased"
+
+    organisation_id: UUID
+    part: OrganisationDataName
+    erased_on: date
 
 
 @register

@@ -16,7 +16,12 @@ from byggrygg_shared.contracts import identity as contracts
 from byggrygg_shared.contracts.base import IntegrationEvent
 from byggrygg_shared.eventstore import StoredEvent
 from byggrygg_shared.keyring import Erased
-from identity.domain.organisation import ListedPerson, Organisation, OrganisationEvent
+from identity.domain.organisation import (
+    ListedPerson,
+    Organisation,
+    OrganisationData,
+    OrganisationEvent,
+)
 from identity.domain.user import Profile, ProfileField, User, UserEvent
 from identity.domain.values import (
     Gender,
@@ -134,6 +139,19 @@ async def encode_organisation_event(
                 ],
                 ended_by=event.ended_by,
             )
+        case Organisation.RetentionClaimSettled():
+            return contracts.RetentionClaimSettled(
+                organisation_id=event.organisation_id,
+                reason=event.reason.value,
+                settled_on=event.settled_on,
+                settled_by=event.settled_by,
+            )
+        case Organisation.DataErased():
+            return contracts.OrganisationDataErased(
+                organisation_id=event.organisation_id,
+                part=event.part.value,
+                erased_on=event.erased_on,
+            )
 
 
 async def decode_organisation_event(stored: StoredEvent, cipher: FieldCipher) -> OrganisationEvent:
@@ -198,6 +216,19 @@ async def decode_organisation_event(stored: StoredEvent, cipher: FieldCipher) ->
                     for claim in contract.retention
                 ),
                 ended_by=contract.ended_by,
+            )
+        case contracts.RetentionClaimSettled():
+            return Organisation.RetentionClaimSettled(
+                organisation_id=contract.organisation_id,
+                reason=RetentionReason(contract.reason),
+                settled_on=contract.settled_on,
+                settled_by=contract.settled_by,
+            )
+        case contracts.OrganisationDataErased():
+            return Organisation.DataErased(
+                organisation_id=contract.organisation_id,
+                part=OrganisationData(contract.part),
+                erased_on=contract.erased_on,
             )
     raise UnexpectedEvent(f"{stored.ce_type} in organisation stream {stored.stream_id}")
 

@@ -7,12 +7,18 @@ plaintext for queries and uniqueness (the events hold ciphertext); erasure delet
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import assert_never
+from typing import Final, assert_never
 
 import asyncpg
 
+from byggrygg_shared.keyring import ERASED
 from identity.adapters.repositories import Recorded
-from identity.domain.organisation import ContractStatus, Organisation, OrganisationEvent
+from identity.domain.organisation import (
+    ContractStatus,
+    Organisation,
+    OrganisationData,
+    OrganisationEvent,
+)
 from identity.domain.user import ProfileField, User, UserEvent, UserStatus
 
 
@@ -87,8 +93,37 @@ async def project_organisation(
                         for c in event.retention
                     ],
                 )
+            case Organisation.RetentionClaimSettled():
+                await conn.execute(
+                    "UPDATE retention_claims SET settled_on = $3, settled_by = $4 "
+                    "WHERE organisation_id = $1 AND reason = $2",
+                    event.organisation_id,
+                    event.reason.value,
+                    event.settled_on,
+                    event.settled_by,
+                )
+                await _set_organisation_version(conn, item)
+            case Organisation.DataErased():
+                await conn.execute(
+                    _ERASE_SQL[event.part], event.organisation_id, event.erased_on, str(ERASED)
+                )
+                await _set_organisation_version(conn, item)
             case _:
                 assert_never(event)
+
+
+# What each R2 erasure clears in the projection (required columns get the erased marker, as
+# the events' fields read once their key scope is destroyed); the country is not personal.
+_ERASE_SQL: Final = {
+    OrganisationData.CONTACT_DETAILS: (
+        "UPDATE organisations SET phone = $3, email = $3, street_address = $3, "
+        "postal_code = $3, city = $3, contact_details_erased_on = $2 WHERE organisation_id = $1"
+    ),
+    OrganisationData.PAYMENT_INFORMATION: (
+        "UPDATE organisations SET invoice_email = $3, billing_reference = NULL, "
+        "payment_information_erased_on = $2 WHERE organisation_id = $1"
+    ),
+}
 
 
 async def _set_organisation_version(

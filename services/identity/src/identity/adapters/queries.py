@@ -23,6 +23,7 @@ class ListedPersonView:
 class RetentionView:
     reason: str
     keep_until: date | None
+    settled_on: date | None
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class OrganisationView:
     contact_persons: list[ListedPersonView]
     admins: list[ListedPersonView]
     retention: list[RetentionView]
+    contact_details_erased_on: date | None
+    payment_information_erased_on: date | None
 
 
 @dataclass(frozen=True)
@@ -131,9 +134,10 @@ async def fetch_organisation(
         )
     ]
     retention = [
-        RetentionView(reason=r["reason"], keep_until=r["keep_until"])
+        RetentionView(reason=r["reason"], keep_until=r["keep_until"], settled_on=r["settled_on"])
         for r in await conn.fetch(
-            "SELECT reason, keep_until FROM retention_claims WHERE organisation_id = $1 "
+            "SELECT reason, keep_until, settled_on FROM retention_claims "
+            "WHERE organisation_id = $1 "
             "ORDER BY reason",
             organisation_id,
         )
@@ -159,6 +163,8 @@ async def fetch_organisation(
         contact_persons=[p for p in people if p.role == "contact_person"],
         admins=[p for p in people if p.role == "org_admin"],
         retention=retention,
+        contact_details_erased_on=row["contact_details_erased_on"],
+        payment_information_erased_on=row["payment_information_erased_on"],
     )
 
 

@@ -57,7 +57,18 @@ ORGANISATIONS: Final = sa.Table(
     sa.Column("billing_key_ref", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     _timestamp("registered_at"),
+    # R2's clocks: set when that part of an ended customer's data was erased.
+    sa.Column("contact_details_erased_on", sa.Date, nullable=True),
+    sa.Column("payment_information_erased_on", sa.Date, nullable=True),
     sa.CheckConstraint("status IN ('active', 'ended')", name="organisations_status_check"),
+    sa.Index(
+        "ix_organisations_retention_pending",
+        "ended_on",
+        postgresql_where=sa.text(
+            "status = 'ended' AND (contact_details_erased_on IS NULL "
+            "OR payment_information_erased_on IS NULL)"
+        ),
+    ),
     comment="Projection of the Organisation aggregate (R1)",
 )
 
@@ -73,6 +84,8 @@ RETENTION_CLAIMS: Final = sa.Table(
     sa.Column("reason", sa.Text, primary_key=True),
     sa.Column("keep_until", sa.Date, nullable=True),
     _timestamp("recorded_at"),
+    sa.Column("settled_on", sa.Date, nullable=True),
+    sa.Column("settled_by", sa.Text, nullable=True),
     comment="Reasons to keep data after the contract ended, each with its clock (R2)",
 )
 

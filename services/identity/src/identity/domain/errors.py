@@ -27,6 +27,19 @@ class DuplicateRetentionReason(IdentityError):
     """A retention reason may be recorded once per contract end (R2)."""
 
 
+class RetentionClaimNotFound(IdentityError):
+    """The ended contract has no retention claim with that reason (R2)."""
+
+
+class RetentionClaimNotSettleable(IdentityError):
+    """The claim cannot be settled: bookkeeping runs its statutory period, and a claim that
+    was settled before stays settled (R2)."""
+
+
+class ContractNotEnded(IdentityError):
+    """The organisation is still a customer: its retention clocks have not started (R2)."""
+
+
 class TermsVersionOutdated(IdentityError):
     """The person accepted a terms version other than the current one (R3)."""
 

@@ -1,5 +1,14 @@
 """The Organisation aggregate (R1, R2): a customer, its contract, contact persons and admins.
 
+R2's clocks: once the contract has ended (``ended_on`` reached), the contact details go at
+once (``ContactDetailsErased``); the payment information is kept while a retention claim is
+in force: bookkeeping until its ``keep_until``, an outstanding debt or a legal dispute until
+staff settle it (``RetentionClaimSettled``); then it goes too (``PaymentInformationErased``).
+``due_erasures`` says which is due on a day; the service layer runs it (at contract end, on a
+settlement, and every day by the retention worker). Name and organisation number stay: they
+identify the legal entity the bookkeeping and the completion records refer to, and are not
+personal data.
+
 The events are nested in the aggregate and carry plaintext; the adapters encrypt the personal
 fields with the key ring before they are stored (DESIGN §4).
 """
@@ -16,9 +25,12 @@ from uuid import UUID
 from byggrygg_shared.aggregate import Aggregate
 from identity.domain.errors import (
     ContractAlreadyEnded,
+    ContractNotEnded,
     DuplicateRetentionReason,
     InvalidContractPeriod,
     PersonAlreadyListed,
+    RetentionClaimNotFound,
+    RetentionClaimNotSettleable,
 )
 from identity.domain.orgnumber import OrganisationNumber
 from identity.domain.values import (
@@ -30,6 +42,17 @@ from identity.domain.values import (
     Role,
     normalise_email,
 )
+
+
+class OrganisationData(StrEnum):
+    """The parts of an organisation's data that R2 erases on clocks of their own."""
+
+    CONTACT_DETAILS = "contact_details"  # phone, e-mail, postal address (key data_key_ref)
+    PAYMENT_INFORMATION = "payment_information"  # invoice e-mail, billing ref (billing_key_ref)
+
+
+# Claims with a date run their clock; the statutory one cannot be ended early.
+SETTLEABLE_REASONS = frozenset({RetentionReason.OUTSTANDING_DEBT, RetentionReason.LEGAL_DISPUTE})
 
 
 class ContractStatus(StrEnum):
@@ -90,6 +113,19 @@ class Organisation(Aggregate["OrganisationEvent"]):
         retention: tuple[RetentionClaim, ...]
         ended_by: str
 
+    @dataclass(frozen=True)
+    class RetentionClaimSettled:
+        organisation_id: UUID
+        reason: RetentionReason
+        settled_on: date
+        settled_by: str
+
+    @dataclass(frozen=True)
+    class DataErased:
+        organisation_id: UUID
+        part: OrganisationData
+        erased_on: date
+
     id: UUID
     name: str
     organisation_number: OrganisationNumber
@@ -98,6 +134,8 @@ class Organisation(Aggregate["OrganisationEvent"]):
     contract_ends_on: date | None
     ended_on: date | None
     retention: tuple[RetentionClaim, ...]
+    settled: dict[RetentionReason, date]
+    erased: dict[OrganisationData, date]
     data_key_ref: str
     billing_key_ref: str
     people: dict[str, ListedPerson]
@@ -193,6 +231,56 @@ class Organisation(Aggregate["OrganisationEvent"]):
             )
         )
 
+    # --- R2: what outlives the contract, and for how long --------------------------------
+
+    def claims_in_force(self, today: date) -> tuple[RetentionClaim, ...]:
+        """The retention claims that still keep the payment information on ``today``."""
+        return tuple(
+            claim
+            for claim in self.retention
+            if claim.reason not in self.settled
+            and (claim.keep_until is None or today < claim.keep_until)
+        )
+
+    def due_erasures(self, today: date) -> tuple[OrganisationData, ...]:
+        """What R2 erases on ``today`` that is not erased yet (nothing while a customer)."""
+        if self.ended_on is None or today < self.ended_on:
+            return ()
+        due = [OrganisationData.CONTACT_DETAILS]
+        if not self.claims_in_force(today):
+            due.append(OrganisationData.PAYMENT_INFORMATION)
+        return tuple(part for part in due if part not in self.erased)
+
+    def erase_due_data(self, today: date) -> tuple[OrganisationData, ...]:
+        """Record the erasure of what is due on ``today``; the parts erased (the caller
+        destroys their key scopes, ``key_scope_of``)."""
+        due = self.due_erasures(today)
+        for part in due:
+            self._raise(self.DataErased(organisation_id=self.id, part=part, erased_on=today))
+        return due
+
+    def key_scope_of(self, part: OrganisationData) -> str:
+        """The key-ring scope the part's fields are encrypted under in the events."""
+        if part is OrganisationData.CONTACT_DETAILS:
+            return self.data_key_ref
+        return self.billing_key_ref
+
+    def settle_claim(self, *, reason: RetentionReason, on: date, settled_by: str) -> None:
+        """Staff record that a debt was settled or a dispute resolved (R2): its claim ends."""
+        if self.is_active:
+            raise ContractNotEnded("the organisation is still a customer")
+        if not any(claim.reason is reason for claim in self.retention):
+            raise RetentionClaimNotFound(f"no {reason} claim was recorded at the contract end")
+        if reason not in SETTLEABLE_REASONS:
+            raise RetentionClaimNotSettleable(f"{reason} runs its statutory period")
+        if reason in self.settled:
+            raise RetentionClaimNotSettleable(f"the {reason} claim was settled before")
+        self._raise(
+            self.RetentionClaimSettled(
+                organisation_id=self.id, reason=reason, settled_on=on, settled_by=settled_by
+            )
+        )
+
     def _require_active(self) -> None:
         if not self.is_active:
             raise ContractAlreadyEnded("the organisation's contract has ended")
@@ -208,6 +296,8 @@ class Organisation(Aggregate["OrganisationEvent"]):
                 self.contract_ends_on = event.contract_ends_on
                 self.ended_on = None
                 self.retention = ()
+                self.settled = {}
+                self.erased = {}
                 self.data_key_ref = event.data_key_ref
                 self.billing_key_ref = event.billing_key_ref
                 self.people = {}
@@ -217,8 +307,18 @@ class Organisation(Aggregate["OrganisationEvent"]):
                 self.status = ContractStatus.ENDED
                 self.ended_on = event.ended_on
                 self.retention = event.retention
+            case Organisation.RetentionClaimSettled():
+                self.settled[event.reason] = event.settled_on
+            case Organisation.DataErased():
+                self.erased[event.part] = event.erased_on
             case _:
                 assert_never(event)
 
 
-OrganisationEvent = Organisation.Registered | Organisation.PersonListed | Organisation.ContractEnded
+OrganisationEvent = (
+    Organisation.Registered
+    | Organisation.PersonListed
+    | Organisation.ContractEnded
+    | Organisation.RetentionClaimSettled
+    | Organisation.DataErased
+)

@@ -111,6 +111,24 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
         "Validation failed",
         "Each retention reason may be given once.",
     ),
+    domain.ContractNotEnded: (
+        409,
+        "contract-not-ended",
+        "Contract not ended",
+        "The organisation is still a customer: no retention claim runs yet.",
+    ),
+    domain.RetentionClaimNotFound: (
+        404,
+        "retention-claim-not-found",
+        "Retention claim not found",
+        "No retention claim with this reason was recorded when the contract ended.",
+    ),
+    domain.RetentionClaimNotSettleable: (
+        409,
+        "retention-claim-not-settleable",
+        "Retention claim cannot be settled",
+        "Bookkeeping runs its statutory period, and a settled claim stays settled.",
+    ),
 }
 
 

@@ -40,6 +40,12 @@ class Actor:
         return role in self.roles
 
 
+class KeyShredding(Protocol):
+    """The key ring's shred (R2 destroys an organisation's key scopes)."""
+
+    async def shred(self, subject_ref: str) -> bool: ...
+
+
 class PasswordHashing(Protocol):
     async def hash(self, password: str) -> str: ...
 
@@ -63,6 +69,7 @@ class Dependencies:
     organisations: OrganisationRepository
     users: UserRepository
     passwords: PasswordHashing
+    keys: KeyShredding
     clock: Clock
     ids: IdSource
     policy: Policy

@@ -1,5 +1,8 @@
 """Command handlers and queries of organisations (R1, R2): staff register customers, list their
-contact persons and administrators, and end contracts."""
+contact persons and administrators, and end contracts. Ending a contract also runs R2's clocks
+at once (``erase_due_organisation_data``): the contact details go when the end date has come,
+the payment information too when no retention claim keeps it (``organisation_retention`` runs
+the same clocks later, as dates pass and claims are settled)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,12 @@ import asyncpg
 from identity.adapters.projections import project_organisation
 from identity.adapters.queries import OrganisationView, fetch_organisation
 from identity.adapters.repositories import Recorded
-from identity.domain.organisation import ListedPerson, Organisation, OrganisationEvent
+from identity.domain.organisation import (
+    ListedPerson,
+    Organisation,
+    OrganisationData,
+    OrganisationEvent,
+)
 from identity.domain.orgnumber import OrganisationNumber
 from identity.domain.values import (
     PaymentInformation,
@@ -78,7 +86,7 @@ async def handle_register_organisation(
                 billing_key_ref=deps.ids.new_subject_ref(),
                 registered_by=actor.user_id,
             )
-            await _save(conn, deps, organisation, organisation_id)
+            await save_organisation(conn, deps, organisation, organisation_id)
     except asyncpg.UniqueViolationError as error:
         raise conflict_for(error) from None
     return organisation_id
@@ -96,7 +104,7 @@ async def handle_list_person(
     require_staff(actor)
     try:
         async with deps.unit_of_work() as conn:
-            organisation = await _load(conn, deps, organisation_id)
+            organisation = await load_organisation(conn, deps, organisation_id)
             person = organisation.list_person(
                 role=role,
                 contact=contact,
@@ -114,7 +122,7 @@ async def handle_list_person(
                 subject_ref=person.subject_ref,
                 invited_by=actor.user_id,
             )
-            recorded = await _save(conn, deps, organisation, organisation_id)
+            recorded = await save_organisation(conn, deps, organisation, organisation_id)
     except asyncpg.UniqueViolationError as error:
         raise conflict_for(error) from None
     return ListedWithInvitation(
@@ -133,15 +141,29 @@ async def handle_end_contract(
     """Staff end a customer's contract (R2, R6), recording why data must still be kept."""
     require_staff(actor)
     async with deps.unit_of_work() as conn:
-        organisation = await _load(conn, deps, organisation_id)
+        organisation = await load_organisation(conn, deps, organisation_id)
         organisation.end_contract(
             ended_on=ended_on,
             reasons=retention_reasons,
             bookkeeping_years=deps.policy.bookkeeping_years,
             ended_by=actor.user_id,
         )
-        await _save(conn, deps, organisation, organisation_id)
+        await erase_due_organisation_data(deps, organisation, deps.clock().date())
+        await save_organisation(conn, deps, organisation, organisation_id)
         await delete_invitations_of(conn, organisation_id)
+
+
+async def erase_due_organisation_data(
+    deps: Dependencies, organisation: Organisation, today: date
+) -> tuple[OrganisationData, ...]:
+    """Record the erasure of what R2 lets go on ``today`` and destroy its key scopes, in the
+    caller's unit of work (the caller saves the organisation). The shred runs before the
+    commit, as a participant's does: a crash in between leaves the key gone and the projection
+    not yet cleared, and the next pass of the clocks (the part is still due) clears it."""
+    parts = organisation.erase_due_data(today)
+    for part in parts:
+        await deps.keys.shred(organisation.key_scope_of(part))
+    return parts
 
 
 async def get_organisation(
@@ -155,7 +177,7 @@ async def get_organisation(
     return view
 
 
-async def _save(
+async def save_organisation(
     conn: asyncpg.Connection, deps: Dependencies, organisation: Organisation, organisation_id: UUID
 ) -> list[Recorded[OrganisationEvent]]:
     """Append the organisation's new events and update its projection, in the caller's unit."""
@@ -169,7 +191,7 @@ async def _save(
     return recorded
 
 
-async def _load(
+async def load_organisation(
     conn: asyncpg.Connection, deps: Dependencies, organisation_id: UUID
 ) -> Organisation:
     organisation = await deps.organisations.get(conn, organisation_id)

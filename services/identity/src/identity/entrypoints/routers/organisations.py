@@ -12,6 +12,7 @@ from identity.domain.values import (
     PaymentInformation,
     PersonContact,
     PostalAddress,
+    RetentionReason,
     Role,
 )
 from identity.entrypoints.dependencies import CurrentActor, Deps
@@ -29,7 +30,7 @@ from identity.schemas import (
     PostalAddressRead,
     RetentionRead,
 )
-from identity.service_layer import invitations, organisations
+from identity.service_layer import invitations, organisation_retention, organisations
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
@@ -59,6 +60,8 @@ def organisation_read(view: OrganisationView) -> OrganisationRead:
         contact_persons=[ListedPersonRead.model_validate(p) for p in view.contact_persons],
         admins=[ListedPersonRead.model_validate(p) for p in view.admins],
         retention=[RetentionRead.model_validate(r) for r in view.retention],
+        contact_details_erased_on=view.contact_details_erased_on,
+        payment_information_erased_on=view.payment_information_erased_on,
     )
 
 
@@ -125,6 +128,23 @@ async def end_contract(
         organisation_id=organisation_id,
         ended_on=body.ended_on,
         retention_reasons=body.retention_reasons,
+    )
+    view = await organisations.get_organisation(
+        deps=deps, actor=actor, organisation_id=organisation_id
+    )
+    return organisation_read(view)
+
+
+@router.post(
+    "/{organisation_id}/retention/{reason}/settle",
+    summary="Record a debt settled or a dispute resolved: its retention claim ends (staff, R2)",
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
+)
+async def settle_retention_claim(
+    organisation_id: UUID, reason: RetentionReason, deps: Deps, actor: CurrentActor
+) -> OrganisationRead:
+    await organisation_retention.handle_settle_retention_claim(
+        deps=deps, actor=actor, organisation_id=organisation_id, reason=reason
     )
     view = await organisations.get_organisation(
         deps=deps, actor=actor, organisation_id=organisation_id
