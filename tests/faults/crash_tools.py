@@ -18,7 +18,7 @@ from typing import Any, TypeAlias, TypeVar
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from ..polling import eventually
 
@@ -148,6 +148,24 @@ async def rewind_group(bootstrap: str, group: str, offsets: Offsets) -> None:
         await consumer.stop()
     committed = await committed_offsets(bootstrap, group)
     assert {p: committed.get(p) for p in offsets} == offsets, "the group was not rewound"
+
+
+async def delete_records_before(bootstrap: str, offsets: Offsets) -> Offsets:
+    """Delete every record of each partition before its offset in `offsets`, as the topic's
+    retention would; the partitions' new first offsets (what a consumer whose committed
+    offset lies before them resets to)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deleted = await admin.delete_records(
+            {
+                partition: RecordsToDelete(before_offset=offset)
+                for partition, offset in offsets.items()
+            }
+        )
+    finally:
+        await admin.close()
+    return dict(deleted)
 
 
 async def _none_if(value: Awaitable[T], rejected: Callable[[T], bool]) -> T | None:
