@@ -19,6 +19,12 @@ is ``ACK_FIRST``: auto-commit before the handler runs, so a crash loses the mess
   is redelivered (``NACK_ON_ERROR``): it is never dropped silently.
   ``AckPolicy.REJECT_ON_ERROR`` would instead commit and move on after an error, which is why
   the retries and the dead-letter topic are explicit here.
+- Batch subscribers (``batch=True``) get the whole fetched batch as one message, which the
+  middleware can retry but not dead-letter in part. They dead-letter each bad record alone
+  with ``dead_letter_record`` (same headers, counter and log line as the middleware) and
+  raise only for a failure of the whole batch: the middleware retries it in place, then lets
+  the error escape, and ``NACK_ON_ERROR`` seeks every partition of the batch back to its
+  first record (FastStream 0.7's ``KafkaAckableMessage.nack``): the batch is read again.
 - Handlers must be idempotent (delivery is at least once): apply effects with ``inbox.claim``
   in the effect's transaction.
 
@@ -45,6 +51,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
+import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
 from faststream._internal.middlewares import BaseMiddleware
 from faststream.exceptions import IgnoredException
@@ -68,6 +75,7 @@ __all__ = [
     "DeadLetterPublisher",
     "RetryThenDeadLetter",
     "dead_letter_headers",
+    "dead_letter_record",
     "dead_letter_topic",
     "event_from_message",
     "make_broker",
@@ -204,35 +212,56 @@ class _RetryThenDeadLetterScope(BaseMiddleware[Any, Any]):
         if record is None:
             raise RuntimeError("dead-lettering needs a Kafka ConsumerRecord") from error
         handler = self.context.get("handler_")
-        headers = dead_letter_headers(
+        await dead_letter_record(
+            self.policy.dead_letters or self.context.get("broker"),
             record,
             error,
             attempts=attempts,
             consumer_group=str(getattr(handler, "group_id", "") or ""),
             failed_at=self.policy.clock(),
         )
-        publish = self.policy.dead_letters or self._publish_with_broker
-        await publish(
-            topic=dead_letter_topic(record.topic),
-            key=record.key,
-            value=record.value or b"",
-            headers=headers,
-        )
-        dlq_messages_total.labels(record.topic).inc()
-        logger.error(
-            "dead-lettered %s[%s]@%s after %d attempt(s): %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            attempts,
-            type(error).__name__,
-        )
 
-    async def _publish_with_broker(
-        self, *, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
-    ) -> None:
-        broker: KafkaBroker = self.context.get("broker")
-        await broker.publish(value, topic=topic, key=key, headers=headers)
+
+async def dead_letter_record(
+    publisher: KafkaBroker | DeadLetterPublisher,
+    record: ConsumerRecord[Any, Any],
+    error: BaseException,
+    *,
+    attempts: int,
+    consumer_group: str,
+    failed_at: datetime | None = None,
+) -> None:
+    """``record`` alone to ``<topic>.dlq``: its key, value and headers plus the error's
+    ``dlq_*`` headers; counted in ``byggrygg_dlq_messages`` and logged (ids only).
+
+    The one way records are dead-lettered: by ``RetryThenDeadLetter`` for single messages and
+    by batch subscribers for a bad record of a batch. ``publisher`` is the consuming broker
+    (a handler's ``KafkaBroker`` from the context) or a ``DeadLetterPublisher``. Raises if
+    Kafka does not take it: the caller then fails, its offsets stay uncommitted and the record
+    is read again, never dropped silently.
+    """
+    headers = dead_letter_headers(
+        record,
+        error,
+        attempts=attempts,
+        consumer_group=consumer_group,
+        failed_at=failed_at or datetime.now(UTC),
+    )
+    topic = dead_letter_topic(record.topic)
+    value: bytes = record.value or b""
+    if isinstance(publisher, KafkaBroker):
+        await publisher.publish(value, topic=topic, key=record.key, headers=headers)
+    else:
+        await publisher(topic=topic, key=record.key, value=value, headers=headers)
+    dlq_messages_total.labels(record.topic).inc()
+    logger.error(
+        "dead-lettered %s[%s]@%s after %d attempt(s): %s",
+        record.topic,
+        record.partition,
+        record.offset,
+        attempts,
+        type(error).__name__,
+    )
 
 
 def dead_letter_headers(
@@ -269,6 +298,10 @@ def dead_letter_headers(
 
 def describe_error(error: BaseException) -> str:
     """A short, value-free description of ``error`` for DLQ headers and logs."""
+    if isinstance(error, asyncpg.PostgresError):
+        # Their messages quote the rejected input ("invalid input for query argument $1: ...",
+        # a key's value): the class and SQLSTATE say what went wrong without it.
+        return f"{type(error).__name__} (SQLSTATE {error.sqlstate})"
     if isinstance(error, ValidationError):
         text = "; ".join(
             f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['type']}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pydantic
 import pytest
 from faststream.middlewares import AckPolicy
@@ -34,6 +35,14 @@ def test_validation_errors_are_described_without_their_input() -> None:
     text = describe_error(caught.value)
     assert "email" in text
     assert "kari@example.com" not in text
+
+
+def test_database_errors_are_described_without_the_input_they_quote() -> None:
+    # asyncpg's text quotes the rejected value ("invalid input for query argument $1: ...").
+    error = asyncpg.DataError("invalid input for query argument $1: 'kari@example.com'")
+    text = describe_error(error)
+    assert text == "DataError (SQLSTATE 22000)"
+    assert "kari" not in text
 
 
 def test_long_error_messages_are_truncated() -> None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiokafka import ConsumerRecord
@@ -39,13 +38,8 @@ from byggrygg_shared.contracts import correspondence, identity
 from byggrygg_shared.contracts.privacy import ParticipantReplied
 from byggrygg_shared.correlation import bound_correlation_id
 from byggrygg_shared.envelope import from_kafka_record
-from byggrygg_shared.messaging import (
-    PERMANENT_ERRORS,
-    dead_letter_headers,
-    dead_letter_topic,
-    event_from_message,
-)
-from byggrygg_shared.metrics import dlq_messages_total, record_batch_lag
+from byggrygg_shared.messaging import PERMANENT_ERRORS, dead_letter_record, event_from_message
+from byggrygg_shared.metrics import record_batch_lag
 from byggrygg_shared.subscriptions import RegisterSubscribers
 from privacy_orchestrator.service_layer import triggers
 from privacy_orchestrator.service_layer.context import Dependencies
@@ -153,23 +147,10 @@ async def _dead_letter(
     *,
     group_id: str,
 ) -> None:
-    """``record`` to ``<topic>.dlq`` with the error; raises (and the batch is read again) if
-    Kafka does not take it: a reply is never dropped silently."""
-    headers = dead_letter_headers(
-        record, error, attempts=attempts, consumer_group=group_id, failed_at=datetime.now(UTC)
-    )
-    await publisher.publish(
-        record.value or b"", topic=dead_letter_topic(record.topic), key=record.key, headers=headers
-    )
-    dlq_messages_total.labels(record.topic).inc()
-    logger.error(
-        "dead-lettered reply %s[%s]@%s after %d attempt(s): %s",
-        record.topic,
-        record.partition,
-        record.offset,
-        attempts,
-        type(error).__name__,
-    )
+    """``record`` to ``<topic>.dlq`` with the error (the platform's one dead-letter path);
+    raises (and the batch is read again) if Kafka does not take it: a reply is never dropped
+    silently."""
+    await dead_letter_record(publisher, record, error, attempts=attempts, consumer_group=group_id)
 
 
 def register_trigger_consumers(
