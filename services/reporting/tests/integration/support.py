@@ -224,6 +224,20 @@ class CourseStory:
             topic=self.enrolment_topic,
         )
 
+    def end(self, enrolment: Enrolment, *, at: datetime = START) -> None:
+        self._add(
+            contracts.EnrolmentEnded(
+                enrolment_id=enrolment.enrolment_id,
+                course_id=enrolment.course.course_id,
+                subject_ref=enrolment.subject_ref,
+                organisation_id=enrolment.organisation_id,
+                reason="licence_revoked",
+            ),
+            stream_id=f"enrolment-{enrolment.enrolment_id}",
+            at=at,
+            topic=self.enrolment_topic,
+        )
+
     def erased_by_courses(self, enrolment: Enrolment, *, at: datetime = START) -> None:
         self._add(
             contracts.EnrolmentErased(

@@ -3,15 +3,19 @@
 `register_consumers(runtime)` returns the function `byggrygg_shared.subscriptions` calls on
 every new broker to add the subscribers; bootstrap runs them beside the API.
 
-- ``courses.catalogue.v1`` and ``courses.enrolment.v1``: every event goes through
-  ``service_layer.projection.apply_event`` in a transaction of its own (idempotent upserts:
-  a redelivery changes nothing). Events reporting does not project are passed over.
+- ``courses.catalogue.v1`` and ``courses.enrolment.v1``: read in batches (up to
+  ``BATCH_MAX_RECORDS``, whatever is there, never waited for); each batch is decoded and
+  applied in ONE transaction (``service_layer.projection``, the rebuild's code path:
+  idempotent upserts, so a batch read again changes nothing), and its offsets are committed
+  once, after that transaction committed (``NACK_ON_ERROR``; a kill -9 before it re-reads the
+  batch). A record that cannot be read or stored goes alone to ``<topic>.dlq``; the rest of
+  the batch is projected. A failure of the batch itself (the database) raises: the batch is
+  retried, then read again, nothing skipped. Events reporting does not project are passed over.
 - ``privacy.commands.reporting.v1``: the privacy orchestrator's commands, run by the shared
   ``byggrygg_shared.participant.Participant`` with reporting's effects
   (``service_layer.privacy_commands``): inbox claim, effects and reply in one transaction.
 - ``privacy.requests.v1`` and ``privacy.replies.v1`` (``register_ops_consumers``): the ops
-  read model (``service_layer.ops_projection.apply_ops_event``, idempotent upserts, a
-  transaction each).
+  read model, batched the same way (``service_layer.ops_projection``).
 
 A served reporting registers all of them (``register_all_consumers``); tests register the
 groups they exercise.
@@ -19,21 +23,58 @@ groups they exercise.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
-from faststream.kafka.annotations import KafkaMessage
+import asyncpg
+from aiokafka import ConsumerRecord
+from faststream.kafka.annotations import KafkaBroker, KafkaMessage
 from faststream.kafka.broker.registrator import KafkaRegistrator
 
-from byggrygg_shared.correlation import bound_correlation_id
 from byggrygg_shared.db import transaction
-from byggrygg_shared.messaging import event_from_message
+from byggrygg_shared.messaging import dead_letter_record
+from byggrygg_shared.metrics import record_batch_lag
 from byggrygg_shared.participant import register_participant
 from byggrygg_shared.subscriptions import RegisterSubscribers
-from reporting.service_layer.ops_projection import apply_ops_event
-from reporting.service_layer.projection import apply_event
+from reporting.service_layer.projection import (
+    COURSE_EVENT_TYPES,
+    OPS_EVENT_TYPES,
+    apply_or_isolate,
+    decode_records,
+)
 
 if TYPE_CHECKING:
     from reporting.bootstrap import Runtime
+
+# Records per batch: one transaction and one offset commit each (the rebuild reads as many).
+BATCH_MAX_RECORDS: Final = 500
+
+Records = tuple[ConsumerRecord[Any, Any], ...]
+
+
+async def project_records(
+    pool: asyncpg.Pool,
+    records: Records,
+    accepted: frozenset[str],
+    publisher: KafkaBroker,
+    *,
+    group_id: str,
+) -> None:
+    """Project a fetched batch in one transaction; then dead-letter, each alone, the records
+    that could not be read or stored. Raises (the batch is read again, nothing committed) if
+    the transaction or a dead letter fails."""
+    decoded = decode_records(records, accepted)
+    async with transaction(pool) as conn:
+        refused = await apply_or_isolate(conn, decoded.items)
+    # After the commit: a crash in between reads the batch again, and the projection is
+    # idempotent (at worst a record is dead-lettered twice, never lost).
+    for rejected in sorted((*decoded.unreadable, *refused), key=lambda r: r.position):
+        await dead_letter_record(
+            publisher,
+            records[rejected.position],
+            rejected.error,
+            attempts=rejected.attempts,
+            consumer_group=group_id,
+        )
 
 
 def register_consumers(
@@ -50,11 +91,11 @@ def register_consumers(
     pool = runtime.pool
     group = group_id or settings.reporting_consumer_group
 
-    async def project(message: KafkaMessage) -> None:
-        event = event_from_message(message)
-        with bound_correlation_id(event.correlation_id):
-            async with transaction(pool) as conn:
-                await apply_event(conn, event)
+    async def project(message: KafkaMessage, publisher: KafkaBroker) -> None:
+        records: Records = message.raw_message
+        await project_records(pool, records, COURSE_EVENT_TYPES, publisher, group_id=group)
+        # the per-message middleware never sees a batch's records.
+        record_batch_lag(message.consumer, group, records)
 
     def register(broker: KafkaRegistrator) -> None:
         # One subscriber for both topics (one handler registered twice would be one).
@@ -63,6 +104,8 @@ def register_consumers(
             enrolment_topic or settings.reporting_enrolment_topic,
             group_id=group,
             auto_offset_reset="earliest",
+            batch=True,
+            max_records=BATCH_MAX_RECORDS,
         )(project)
 
         register_participant(
@@ -87,19 +130,21 @@ def register_ops_consumers(
     the runtime's pool; topics and group default to the runtime's settings."""
     settings = runtime.settings
     pool = runtime.pool
+    group = group_id or settings.reporting_consumer_group
 
-    async def project_ops(message: KafkaMessage) -> None:
-        event = event_from_message(message)
-        with bound_correlation_id(event.correlation_id):
-            async with transaction(pool) as conn:
-                await apply_ops_event(conn, event)
+    async def project_ops(message: KafkaMessage, publisher: KafkaBroker) -> None:
+        records: Records = message.raw_message
+        await project_records(pool, records, OPS_EVENT_TYPES, publisher, group_id=group)
+        record_batch_lag(message.consumer, group, records)
 
     def register(broker: KafkaRegistrator) -> None:
         broker.subscriber(
             requests_topic or settings.reporting_requests_topic,
             replies_topic or settings.reporting_replies_topic,
-            group_id=group_id or settings.reporting_consumer_group,
+            group_id=group,
             auto_offset_reset="earliest",
+            batch=True,
+            max_records=BATCH_MAX_RECORDS,
         )(project_ops)
 
     return register

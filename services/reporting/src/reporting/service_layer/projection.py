@@ -1,270 +1,203 @@
-"""The read models' projection of courses' events: one function applies one event.
+"""The read models' projection: a batch of Kafka records decoded, then applied in one go.
 
-``apply_event`` is what the live subscribers and the rebuild both call, so a rebuild from
-offset zero produces the same rows as the live projection. Every write is an idempotent
-upsert keyed by the read model's primary key (a redelivered or replayed event leaves the rows
-as they were), so the projection needs no inbox; events of one enrolment share a Kafka key
-and arrive in order, and the last ``AnswerSubmitted`` of a question is its answer.
+The live subscribers (``entrypoints.consumers``: one transaction per fetched batch) and the
+rebuild (``service_layer.rebuild``) both go through ``decode_records`` and
+``apply_or_isolate``, so a rebuild from offset zero produces the same rows as the live
+projection; ``apply_event`` is the same path for one event.
 
-Privacy: an enrolment of a pseudonym in ``erased_subjects`` is stored unlinked (no
-``subject_ref``) and its answers without free text, so neither a replay nor a late event
-re-links an erased person (R16). Free text is stored only as the key-ring token it travels as.
+- **Decoding** (``decode_records``): a record that is not a CloudEvent or whose payload does
+  not validate is *unreadable* (the subscribers dead-letter it, the rebuild skips it); events
+  of types not projected are passed over.
+- **Applying** (``apply_batch``): courses' catalogue events one by one
+  (``catalogue_rows``), the enrolment events a segment at a time with one statement per table
+  (``enrolment_rows``), the privacy topics' events to the ops read model (``ops_projection``).
+  Every write is an idempotent upsert keyed by the read model's primary key, so a redelivered
+  or replayed batch leaves the rows as they were and no inbox is needed; events of one
+  enrolment share a Kafka key and arrive in order.
+- **A record the database refuses** (a value out of a column's range: ``RECORD_ERRORS``) would
+  fail its whole batch; ``apply_or_isolate`` then applies the batch again one record per
+  savepoint and reports the refused ones (dead-lettered or skipped as unreadable ones are).
+
+Privacy: people erased on request (``erased_subjects``) are never linked again (R16), and the
+live projection holds their subject locks for the whole batch (``enrolment_rows``). Free text
+is stored only as the key-ring token it travels as.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
-from typing import Final
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final, cast
 
 import asyncpg
+from aiokafka import ConsumerRecord
 
-from byggrygg_shared.contracts import courses as contracts
 from byggrygg_shared.contracts.base import IntegrationEvent
 from byggrygg_shared.contracts.registry import UnknownEventType
-from byggrygg_shared.envelope import ReceivedEvent
+from byggrygg_shared.envelope import ReceivedEvent, from_kafka_record
+from byggrygg_shared.messaging import PERMANENT_ERRORS
+from reporting.service_layer import catalogue_rows, enrolment_rows
+from reporting.service_layer.enrolment_rows import (
+    EnrolmentEvent,
+    erased_among,
+    lock_subject,
+    unlink_enrolments,
+)
+from reporting.service_layer.event_time import period_of
+from reporting.service_layer.ops_projection import OPS_EVENT_TYPES, apply_ops_contract
+
+__all__ = [
+    "ALL_EVENT_TYPES",
+    "COURSE_EVENT_TYPES",
+    "OPS_EVENT_TYPES",
+    "RECORD_ERRORS",
+    "Decoded",
+    "Projectable",
+    "Rejected",
+    "apply_batch",
+    "apply_event",
+    "apply_or_isolate",
+    "decode_records",
+    "lock_subject",
+    "period_of",
+    "unlink_enrolments",
+]
+
+COURSE_EVENT_TYPES: Final = frozenset(catalogue_rows.HANDLERS) | enrolment_rows.EVENT_TYPES
+ALL_EVENT_TYPES: Final = COURSE_EVENT_TYPES | OPS_EVENT_TYPES
+
+# Errors of one record's values, not of the database or the batch: retrying cannot help.
+RECORD_ERRORS: Final[tuple[type[Exception], ...]] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+)
 
 
-def period_of(moment: datetime) -> date:
-    """The statistics period of a moment: the first day of its month (UTC)."""
-    utc = moment.astimezone(UTC)
-    return date(utc.year, utc.month, 1)
+@dataclass(frozen=True)
+class Projectable:
+    """One record's event, decoded and validated; ``position`` is its record's in the batch."""
+
+    position: int
+    event: ReceivedEvent
+    contract: IntegrationEvent
 
 
-def _event_time(event: ReceivedEvent) -> datetime:
-    # Every platform event carries its time (CloudEvents ``time``); the epoch stands in for a
-    # foreign one without it, so a replay still gives the same rows.
-    return event.time or datetime(1970, 1, 1, tzinfo=UTC)
+@dataclass(frozen=True)
+class Rejected:
+    """A record of the batch that is not projected: why, and after how many attempts."""
+
+    position: int
+    error: BaseException
+    attempts: int = 1
 
 
-async def _course_title(
-    conn: asyncpg.Connection, event: ReceivedEvent, course: contracts.CourseCreated
+@dataclass(frozen=True)
+class Decoded:
+    """A batch's records: the events to apply, and the unreadable ones."""
+
+    items: tuple[Projectable, ...]
+    unreadable: tuple[Rejected, ...]
+
+
+def _decode_event(
+    event: ReceivedEvent, accepted: frozenset[str], position: int
+) -> Projectable | None:
+    try:
+        if event.event_type not in accepted:
+            return None
+    except UnknownEventType:  # not even a type string of the platform's
+        return None
+    return Projectable(position, event, event.contract())
+
+
+def decode_records(
+    records: Sequence[ConsumerRecord[Any, Any]], accepted: frozenset[str]
+) -> Decoded:
+    """Decode each record: the events of the ``accepted`` types, and those that cannot be
+    read (each alone: a bad record does not spoil the others)."""
+    items: list[Projectable] = []
+    unreadable: list[Rejected] = []
+    for position, record in enumerate(records):
+        try:
+            event = from_kafka_record(record.headers or (), record.value, key=record.key)
+            item = _decode_event(event, accepted, position)
+        except PERMANENT_ERRORS as error:
+            unreadable.append(Rejected(position, error))
+            continue
+        if item is not None:
+            items.append(item)
+    return Decoded(tuple(items), tuple(unreadable))
+
+
+def _enrolment_events(
+    items: Sequence[Projectable],
+) -> list[tuple[ReceivedEvent, EnrolmentEvent]]:
+    return [
+        (item.event, cast(EnrolmentEvent, item.contract))
+        for item in items
+        if item.event.event_type in enrolment_rows.EVENT_TYPES
+    ]
+
+
+async def apply_batch(
+    conn: asyncpg.Connection, items: Sequence[Projectable], *, lock_subjects: bool = True
 ) -> None:
-    await conn.execute(
-        "INSERT INTO courses (course_id, title, published_version, updated_at) "
-        "VALUES ($1, $2, NULL, $3) "
-        "ON CONFLICT (course_id) DO UPDATE SET title = EXCLUDED.title, "
-        "updated_at = EXCLUDED.updated_at",
-        course.course_id,
-        course.title,
-        _event_time(event),
+    """Apply ``items`` (in the order read) in the caller's transaction.
+
+    ``lock_subjects`` takes the subject lock of every person in the batch first (the live
+    projection: see ``enrolment_rows.erased_among``). The rebuild passes False: it writes to
+    copies no erasure touches, re-applies the erasures made meanwhile before the swap, and
+    while it holds the live tables exclusively an erasure may hold a person's lock waiting for
+    them: taking that lock would deadlock.
+    """
+    enrolment_events = _enrolment_events(items)
+    # Before any write (the batch's lock order rule).
+    erased = await erased_among(
+        conn, (event.subject_ref for _, event in enrolment_events), lock=lock_subjects
     )
+    for item in items:
+        handler = catalogue_rows.HANDLERS.get(item.event.event_type)
+        if handler is not None:
+            await handler(conn, item.event, item.contract)
+        elif item.event.event_type in OPS_EVENT_TYPES:
+            await apply_ops_contract(conn, item.contract)
+    # Catalogue, ops and enrolment events write disjoint tables: their relative order is free.
+    await enrolment_rows.apply_enrolment_events(conn, enrolment_events, erased)
 
 
-async def _draft_revised(
-    conn: asyncpg.Connection, event: ReceivedEvent, course: contracts.CourseDraftRevised
-) -> None:
-    # Only the title matters before publication: answers come for published versions only.
-    await conn.execute(
-        "INSERT INTO courses (course_id, title, published_version, updated_at) "
-        "VALUES ($1, $2, NULL, $3) "
-        "ON CONFLICT (course_id) DO UPDATE SET title = EXCLUDED.title, "
-        "updated_at = EXCLUDED.updated_at",
-        course.course_id,
-        course.title,
-        _event_time(event),
+async def apply_or_isolate(
+    conn: asyncpg.Connection, items: Sequence[Projectable], *, lock_subjects: bool = True
+) -> list[Rejected]:
+    """Apply the batch in a savepoint of the caller's transaction; if the database refuses a
+    record (``RECORD_ERRORS``), apply the batch again one record per savepoint and return the
+    refused ones. Any other error is the batch's (the database, the connection) and raises:
+    the caller's transaction fails and the batch is read again."""
+    try:
+        async with conn.transaction():
+            await apply_batch(conn, items, lock_subjects=lock_subjects)
+    except RECORD_ERRORS:
+        pass
+    else:
+        return []
+    # Rare: the slow path, exact all the same (a batch of one is applied as one by one).
+    rejected: list[Rejected] = []
+    await erased_among(  # the locks again, up front (the failed savepoint released them)
+        conn, (event.subject_ref for _, event in _enrolment_events(items)), lock=lock_subjects
     )
-
-
-async def _published(
-    conn: asyncpg.Connection, event: ReceivedEvent, course: contracts.CoursePublished
-) -> None:
-    await conn.execute(
-        "INSERT INTO courses (course_id, title, published_version, updated_at) "
-        "VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (course_id) DO UPDATE SET title = EXCLUDED.title, "
-        "published_version = GREATEST(courses.published_version, EXCLUDED.published_version), "
-        "updated_at = EXCLUDED.updated_at",
-        course.course_id,
-        course.title,
-        course.version,
-        _event_time(event),
-    )
-    position = 0
-    for module in course.modules:
-        for question in module.questions:
-            position += 1
-            await conn.execute(
-                "INSERT INTO course_questions (course_id, course_version, question_id, "
-                "module_id, position, kind, prompt, required, scale_low, scale_high) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-                "ON CONFLICT (course_id, course_version, question_id) DO NOTHING",
-                course.course_id,
-                course.version,
-                question.question_id,
-                module.module_id,
-                position,
-                str(question.kind),
-                question.prompt,
-                question.required,
-                None if question.scale is None else question.scale.low,
-                None if question.scale is None else question.scale.high,
-            )
-            await conn.executemany(
-                "INSERT INTO question_options (course_id, course_version, question_id, "
-                "option_id, position, label) VALUES ($1, $2, $3, $4, $5, $6) "
-                "ON CONFLICT DO NOTHING",
-                [
-                    (
-                        course.course_id,
-                        course.version,
-                        question.question_id,
-                        option.option_id,
-                        index,
-                        option.label,
-                    )
-                    for index, option in enumerate(question.options, start=1)
-                ],
-            )
-
-
-async def _assigned(
-    conn: asyncpg.Connection, event: ReceivedEvent, course: contracts.CourseAssigned
-) -> None:
-    await conn.execute(
-        "INSERT INTO course_assignments (course_id, organisation_id, assigned_at) "
-        "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        course.course_id,
-        course.organisation_id,
-        _event_time(event),
-    )
-
-
-async def lock_subject(conn: asyncpg.Connection, subject_ref: str) -> None:
-    """Serialise the projection of a person's events with their erasure (transaction lock):
-    an event projected concurrently with the erasure either is unlinked by it or sees it."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('reporting-subject:' || $1, 0))",
-        subject_ref,
-    )
-
-
-async def _is_erased(conn: asyncpg.Connection, subject_ref: str) -> bool:
-    await lock_subject(conn, subject_ref)
-    return bool(
-        await conn.fetchval("SELECT 1 FROM erased_subjects WHERE subject_ref = $1", subject_ref)
-    )
-
-
-async def _enrolment_started(
-    conn: asyncpg.Connection, event: ReceivedEvent, started: contracts.EnrolmentStarted
-) -> None:
-    erased = await _is_erased(conn, started.subject_ref)
-    at = _event_time(event)
-    await conn.execute(
-        "INSERT INTO enrolments (enrolment_id, course_id, course_version, organisation_id, "
-        "subject_ref, started_at, started_period, unlinked) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (enrolment_id) DO NOTHING",
-        started.enrolment_id,
-        started.course_id,
-        started.course_version,
-        started.organisation_id,
-        None if erased else started.subject_ref,
-        at,
-        period_of(at),
-        erased,
-    )
-
-
-async def _answer_submitted(
-    conn: asyncpg.Connection, event: ReceivedEvent, answer: contracts.AnswerSubmitted
-) -> None:
-    at = _event_time(event)
-    # After an erasure the token is unreadable anyway (the key is shredded): not stored at all.
-    token = None if await _is_erased(conn, answer.subject_ref) else answer.free_text
-    await conn.execute(
-        "INSERT INTO answers (enrolment_id, question_id, course_id, course_version, "
-        "organisation_id, kind, selected_option_ids, scale_value, free_text_token, "
-        "answered_at, period) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-        "ON CONFLICT (enrolment_id, question_id) DO UPDATE SET "
-        "kind = EXCLUDED.kind, selected_option_ids = EXCLUDED.selected_option_ids, "
-        "scale_value = EXCLUDED.scale_value, free_text_token = EXCLUDED.free_text_token, "
-        "answered_at = EXCLUDED.answered_at, period = EXCLUDED.period",
-        answer.enrolment_id,
-        answer.question_id,
-        answer.course_id,
-        answer.course_version,
-        answer.organisation_id,
-        str(answer.kind),
-        answer.selected_option_ids,
-        answer.scale_value,
-        token,
-        at,
-        period_of(at),
-    )
-
-
-async def _completed(
-    conn: asyncpg.Connection, _event: ReceivedEvent, done: contracts.CourseCompleted
-) -> None:
-    await conn.execute(
-        "UPDATE enrolments SET completed_at = $2, completed_period = $3 WHERE enrolment_id = $1",
-        done.enrolment_id,
-        done.completed_at,
-        period_of(done.completed_at),
-    )
-
-
-async def _ended(
-    conn: asyncpg.Connection, event: ReceivedEvent, ended: contracts.EnrolmentEnded
-) -> None:
-    await conn.execute(
-        "UPDATE enrolments SET ended_at = $2, end_reason = $3 WHERE enrolment_id = $1",
-        ended.enrolment_id,
-        _event_time(event),
-        str(ended.reason),
-    )
-
-
-async def _erased(
-    conn: asyncpg.Connection, _event: ReceivedEvent, erased: contracts.EnrolmentErased
-) -> None:
-    # courses erased the learner (R16): cut the link here too; the answers stay, anonymous.
-    await unlink_enrolments(conn, "enrolment_id = $1", erased.enrolment_id)
-
-
-async def unlink_enrolments(conn: asyncpg.Connection, where: str, value: object) -> int:
-    """Cut the person's link of the enrolments matching ``where`` (one ``$1`` parameter) and
-    drop their answers' free-text tokens; how many answers lost a token."""
-    enrolments = await conn.fetch(
-        f"UPDATE enrolments SET subject_ref = NULL, unlinked = true WHERE {where} "  # noqa: S608 - fixed clauses of this module
-        "RETURNING enrolment_id",
-        value,
-    )
-    if not enrolments:
-        return 0
-    status = await conn.execute(
-        "UPDATE answers SET free_text_token = NULL "
-        "WHERE enrolment_id = ANY($1::uuid[]) AND free_text_token IS NOT NULL",
-        [row["enrolment_id"] for row in enrolments],
-    )
-    return int(status.split()[-1])
-
-
-Handler = Callable[[asyncpg.Connection, ReceivedEvent, IntegrationEvent], Awaitable[None]]
-
-# event type -> the handler of its contract; other events of the topics are passed over.
-_HANDLERS: Final[dict[str, Handler]] = {
-    contracts.CourseCreated.event_type: _course_title,  # type: ignore[dict-item]
-    contracts.CourseDraftRevised.event_type: _draft_revised,  # type: ignore[dict-item]
-    contracts.CoursePublished.event_type: _published,  # type: ignore[dict-item]
-    contracts.CourseAssigned.event_type: _assigned,  # type: ignore[dict-item]
-    contracts.EnrolmentStarted.event_type: _enrolment_started,  # type: ignore[dict-item]
-    contracts.AnswerSubmitted.event_type: _answer_submitted,  # type: ignore[dict-item]
-    contracts.CourseCompleted.event_type: _completed,  # type: ignore[dict-item]
-    contracts.EnrolmentEnded.event_type: _ended,  # type: ignore[dict-item]
-    contracts.EnrolmentErased.event_type: _erased,  # type: ignore[dict-item]
-}
+    for item in items:
+        try:
+            async with conn.transaction():
+                await apply_batch(conn, [item], lock_subjects=lock_subjects)
+        except RECORD_ERRORS as error:
+            rejected.append(Rejected(item.position, error, attempts=2))
+    return rejected
 
 
 async def apply_event(conn: asyncpg.Connection, event: ReceivedEvent) -> bool:
-    """Apply one event of courses' topics to the read models; False if it is not one of
-    reporting's (passed over). Raises on a malformed event of a known type (dead letter)."""
-    try:
-        handler = _HANDLERS.get(event.event_type)
-    except UnknownEventType:
+    """Apply one event of courses' topics (a batch of one); False if it is not one of
+    reporting's (passed over). Raises on a malformed event of a known type."""
+    item = _decode_event(event, COURSE_EVENT_TYPES, 0)
+    if item is None:
         return False
-    if handler is None:
-        return False
-    await handler(conn, event, event.contract())
+    await apply_batch(conn, [item])
     return True

@@ -6,8 +6,9 @@
    (``adapters.rebuild_schema``);
 2. a consumer of its own (a NEW consumer group, so the live group's offsets are untouched)
    reads every partition of the topics from the beginning up to the end offsets seen at the
-   start, and applies each event with the live projection's ``apply_event`` to the copies
-   (batches of events per transaction; unqualified names resolve to the copies);
+   start, and applies them to the copies in batches, a transaction each, with the live
+   subscribers' code path (``projection.decode_records`` and ``apply_or_isolate``);
+   unqualified names resolve to the copies;
 3. one transaction swaps: it locks the live read models (the live projection and the queries
    wait), applies what arrived on the topics since step 2 started, applies the erasures made
    meanwhile (``erased_subjects``: a person erased during the rebuild stays unlinked), drops
@@ -15,12 +16,14 @@
    and continue on the new tables; the live projection's upserts are idempotent, so events it
    applies again after the swap change nothing.
 
-The ops read model (``ops_requests``, ``ops_replies``) is rebuilt the same way from
-the privacy topics ``privacy.requests.v1`` and ``privacy.replies.v1`` (``reporting rebuild``
-includes them when the deployment has them) with ``ops_projection.apply_ops_event``.
+The ops read model (``ops_requests``, ``ops_replies``) is rebuilt the same way, in the same
+batches, from the privacy topics ``privacy.requests.v1`` and ``privacy.replies.v1``
+(``reporting rebuild`` includes them when the deployment has them).
 
-Events the live subscribers would dead-letter (not a CloudEvent, an invalid payload) are
-skipped here too and counted. The result equals the live projection's (a test compares them).
+Records the live subscribers dead-letter (not a CloudEvent, an invalid payload, a value the
+database refuses) are skipped here and counted. The rebuild takes no subject locks
+(``projection.apply_batch`` says why). The result equals the live projection's (a test
+compares them).
 """
 
 from __future__ import annotations
@@ -35,22 +38,17 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
-from byggrygg_shared.contracts.registry import InvalidEventPayload, UnsupportedEventVersion
 from byggrygg_shared.db import create_pool
-from byggrygg_shared.envelope import MalformedEvent, from_kafka_record
 from reporting.adapters.rebuild_schema import (
     create_scratch_tables,
     lock_live_tables,
     swap_in,
     use_scratch_tables,
 )
-from reporting.service_layer.ops_projection import apply_ops_event
-from reporting.service_layer.projection import apply_event
+from reporting.service_layer.projection import ALL_EVENT_TYPES, apply_or_isolate, decode_records
 from reporting.settings import ReportingSettings
 
 BATCH_SIZE: Final = 500
-# What the live subscribers would send to the dead-letter topic: skipped, never fatal.
-_UNREADABLE: Final = (MalformedEvent, InvalidEventPayload, UnsupportedEventVersion)
 
 
 @dataclass(frozen=True)
@@ -125,18 +123,12 @@ async def _apply_records(
     conn: asyncpg.Connection, records: Sequence[Record], tally: _Tally
 ) -> None:
     await use_scratch_tables(conn)
-    for record in records:
-        tally.events += 1
-        try:
-            event = from_kafka_record(record.headers or (), record.value, key=record.key)
-            async with conn.transaction():  # a savepoint: a bad event undoes only itself
-                # the privacy topics' events go to the ops read model.
-                applied = await apply_event(conn, event) or await apply_ops_event(conn, event)
-        except _UNREADABLE:
-            tally.skipped += 1
-            continue
-        if applied:
-            tally.applied += 1
+    # Courses' events and the privacy topics' (the ops read model) alike, as live.
+    decoded = decode_records(records, ALL_EVENT_TYPES)
+    refused = await apply_or_isolate(conn, decoded.items, lock_subjects=False)
+    tally.events += len(records)
+    tally.skipped += len(decoded.unreadable) + len(refused)
+    tally.applied += len(decoded.items) - len(refused)
 
 
 async def _reapply_erasures(conn: asyncpg.Connection) -> None:
