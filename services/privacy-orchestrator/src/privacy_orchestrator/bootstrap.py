@@ -49,6 +49,7 @@ from privacy_orchestrator.entrypoints.consumers import ReplyBatching, register_c
 from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.exports import ExportExpiryWorker
 from privacy_orchestrator.service_layer.participant_timeouts import ParticipantTimeoutWorker
+from privacy_orchestrator.service_layer.proof_retention import ProofRetentionWorker
 from privacy_orchestrator.service_layer.reply_batches import BatchPolicy
 from privacy_orchestrator.service_layer.retention import RetentionScheduler
 from privacy_orchestrator.service_layer.subprocessors import (
@@ -260,6 +261,11 @@ def background_workers(runtime: Runtime) -> dict[str, Worker]:
             ),
             max_resends=runtime.settings.privacy_orchestrator_participant_max_resends,
             poll_interval=runtime.settings.privacy_orchestrator_participant_check_seconds,
+        ).run,
+        "proof-retention": ProofRetentionWorker(
+            runtime.deps,
+            keep_for=runtime.settings.request_proof_retention,
+            poll_interval=runtime.settings.privacy_orchestrator_proof_purge_seconds,
         ).run,
         "retention-scheduler": RetentionScheduler(
             runtime.deps,

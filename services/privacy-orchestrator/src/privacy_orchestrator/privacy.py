@@ -56,7 +56,9 @@ PERSONAL: Final[tuple[PersonalDataField, ...]] = (
 
 _REQUEST_PROOF: Final = (
     "accountability for the handling of a data-subject request (GDPR art. 5(2), 12): kept "
-    "while the request's proof is needed, then erased by the retention scheduler"
+    "until BYGGRYGG_PRIVACY_ORCHESTRATOR_REQUEST_PROOF_YEARS (3) after the request ended (not "
+    "while a hold on the subject is in force), then deleted by the proof retention; the "
+    "completion record, which holds no personal data, stays"
 )
 
 REQUEST_LINKS: Final[tuple[PersonalDataField, ...]] = tuple(
@@ -66,7 +68,7 @@ REQUEST_LINKS: Final[tuple[PersonalDataField, ...]] = tuple(
         category=DataCategory.IDENTITY,
         purpose=purpose,
         lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
-        retention="while the request's proof is needed",
+        retention="until the request's proof retention ends (3 years after it ended)",
         erasure=Erasure.KEEP_WITH_BASIS,
         keep_basis=_REQUEST_PROOF,
     )
@@ -93,7 +95,7 @@ SUBPROCESSOR_DATA: Final[tuple[PersonalDataField, ...]] = (
         category=DataCategory.IDENTITY,
         purpose="name the person to the sub-processor that received their data (R13)",
         lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
-        retention="while the request's proof is needed",
+        retention="until the request's proof retention ends (3 years after it ended)",
         erasure=Erasure.KEEP_WITH_BASIS,
         keep_basis=_REQUEST_PROOF,
     ),

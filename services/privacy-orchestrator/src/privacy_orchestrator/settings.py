@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
@@ -117,6 +118,29 @@ class OrchestratorSettings(PlatformSettings):
         description="How often the retention scheduler looks for offers that ended "
         "(BYGGRYGG_PRIVACY_ORCHESTRATOR_RETENTION_POLL_SECONDS).",
     )
+    # The requests' own proof (art. 5(2)) has a clock too (service_layer/proof_retention.py).
+    privacy_orchestrator_request_proof_years: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="How long an ended request keeps its links to its person (subject, who "
+        "filed and decided it, its history); its completion record stays "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_REQUEST_PROOF_YEARS).",
+    )
+    privacy_orchestrator_proof_purge_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        le=24 * 3600,
+        description="How often the proof retention runs "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_PROOF_PURGE_SECONDS).",
+    )
+
+    @property
+    def request_proof_retention(self) -> timedelta:
+        """The proof clock as a duration, in 365-day years (at most a day short of calendar
+        years: the proof is never kept longer than said)."""
+        return timedelta(days=365 * self.privacy_orchestrator_request_proof_years)
+
     privacy_orchestrator_retention_batch_size: int = Field(
         default=200,
         ge=1,
