@@ -23,7 +23,7 @@ PREFLIGHT = {
 
 
 def app_with(origins: tuple[str, ...]) -> FastAPI:
-    app = create_app()
+    app: FastAPI = create_app()
     if origins:
         app.add_middleware(SignInCors, origins=origins)
     return app
