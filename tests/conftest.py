@@ -5,6 +5,8 @@
   simulator) as real processes on state and Kafka topics of this session
   (tests/platform_processes.py), with their own mail sink; ``platform_identity``: an identity
   client of that platform, logged in as its platform-staff account.
+- ``platform_gateway``: the nginx gateway of deploy/nginx in front of ``platform``'s services
+  (tests/gateway_process.py): its base URL, `/api/<service>/` routed to this session.
 - ``mail_sink``: the mail sink of `make up` (BYGGRYGG_SMTP_HOST/PORT, BYGGRYGG_MAIL_DIR).
 
 Root fixtures used: ``pg_admin_dsn``, ``kafka_bootstrap`` (/work/main/conftest.py).
@@ -21,6 +23,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from .gateway_process import running_gateway
 from .identity_client import IdentityApi
 from .identity_process import IdentityProcess, running_identity
 from .platform_processes import ROOT, MailSink, Platform, running_platform
@@ -65,6 +68,15 @@ async def platform(
         workdir=tmp_path_factory.mktemp("platform"),
     ) as running:
         yield running
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def platform_gateway(
+    platform: Platform, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """nginx (deploy/nginx's templates) routing /api/<service>/ to the session's services."""
+    async with running_gateway(platform, tmp_path_factory.mktemp("gateway")) as base_url:
+        yield base_url
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -482,6 +482,17 @@ async def running_platform(
             # secret is the session's own (made on first start).
             env["BYGGRYGG_CONSENT_PUBLIC_URL"] = urls["consent"]
             env["BYGGRYGG_CONSENT_LINK_KEY_FILE"] = str(workdir / "consent-links.key")
+        if "reporting" in urls:
+            # No gateway here: reporting's dashboard, opened on reporting's port, signs in at
+            # this session's identity, which lets that one origin post to /auth/token (CORS).
+            # Behind a gateway (tests/gateway_process.py) the page uses the gateway's route.
+            env.update(
+                {
+                    "BYGGRYGG_REPORTING_DASHBOARD_IDENTITY_URL": urls["identity"],
+                    "BYGGRYGG_IDENTITY_CORS_ORIGINS": urls["reporting"],
+                    **(extra_env or {}),
+                }
+            )
         simulator: SimProcess | None = None
         signing_key_file: Path | None = None
         if ORCHESTRATOR in urls:

@@ -1,4 +1,5 @@
-"""Fixtures of the privacy stories (tests/e2e/test_*_story.py about issue 5)."""
+"""Fixtures of the privacy stories (tests/e2e/test_*_story.py about issue 5) and of the
+browser tests (``browser``: Debian's Chromium, headless, through Playwright)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest_asyncio
+from playwright.async_api import Browser, async_playwright
 
 from ..identity_client import IdentityApi
 from ..platform_processes import Platform
+from .ops_dashboard_page import chromium
 from .privacy_story import PrivacyStory
 
 
@@ -31,3 +34,14 @@ async def privacy_story(
             consent=consent,
             orchestrator=orchestrator,
         )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """The system Chromium (never a downloaded one), headless."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium(), headless=True)
+        try:
+            yield launched
+        finally:
+            await launched.close()

@@ -1,6 +1,9 @@
 """The ops dashboard in a real browser (issue 6): headless system Chromium (Playwright, no
-browser download) opens reporting's /ops/dashboard on the session's platform, connects with a
-platform-staff token, and while it polls, requests appear (a real erasure through the
+browser download) opens reporting's /ops/dashboard on the session's platform, directly on
+reporting's port (tests/e2e/test_ops_dashboard_gateway.py opens it behind the gateway), signs
+in on its form with the session's platform-staff account (at the session's identity, the
+configured BYGGRYGG_REPORTING_DASHBOARD_IDENTITY_URL, which lets reporting's origin in by
+CORS), and while it polls, requests appear (a real erasure through the
 orchestrator, plus an overdue and an at-risk open request published on the session's
 privacy.requests.v1 the way the orchestrator publishes them). The page must come to show the
 same figures the ops API reports (tiles, table and chart of requests by state, open requests
@@ -9,164 +12,27 @@ without a script error or CSP violation. Screenshots: the test's tmp_path and .r
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-import pytest_asyncio
 from aiokafka import AIOKafkaProducer
+from playwright.async_api import Browser
 
-from byggrygg_shared.contracts.privacy import RequestStateChanged
-from byggrygg_shared.envelope import EventMetadata, kafka_record
-from byggrygg_shared.eventstore import metadata_document
-
-from ..platform_processes import ROOT
+from .ops_dashboard_page import (
+    READ_PAGE,
+    api,
+    expected_from,
+    is_signed_out,
+    publish_open_request,
+    screenshot,
+    sign_in,
+    status,
+    watch,
+)
 from .privacy_story import PrivacyStory, eventually
-
-# Never let Playwright fetch a browser: the test drives Debian's Chromium.
-os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-
-from playwright.async_api import Browser, Page, async_playwright
-
-ARTIFACTS = ROOT / ".run" / "artifacts"
-
-# What the page shows, read from its DOM and its charts (values as the page holds them).
-READ_PAGE = """() => {
-  const rows = (id) => [...document.querySelectorAll(`#${id} tbody tr`)];
-  const values = (tr) => [...tr.querySelectorAll("td")].map(
-    (td) => td.dataset.value === undefined ? td.textContent : Number(td.dataset.value));
-  const chart = (id) => {
-    const found = window.Chart && window.Chart.getChart(id);
-    return found ? { labels: found.data.labels, data: found.data.datasets.map((d) => d.data) }
-                 : null;
-  };
-  const tile = (id) => document.getElementById(id).textContent;
-  return {
-    tiles: { open: tile("open"), overdue: tile("overdue"), at_risk: tile("at-risk"),
-             escalated: tile("escalated") },
-    by_state: Object.fromEntries(rows("by-state").map((tr) => [tr.dataset.state, values(tr)[1]])),
-    by_state_chart: chart("by-state-chart"),
-    open_requests: rows("open-requests").map((tr) => {
-      const v = values(tr);
-      return [tr.dataset.requestId, v[1], v[2], v[3], tr.className];
-    }),
-    reply_times: Object.fromEntries(
-      rows("reply-times").map((tr) => [tr.dataset.participant, values(tr).slice(1)])),
-    reply_times_chart: chart("reply-times-chart"),
-    confirmation_times: Object.fromEntries(
-      rows("confirmation-times").map((tr) => [tr.dataset.subProcessor, values(tr).slice(1)])),
-    groups: Object.fromEntries(rows("consumer-lag").map((tr) => [tr.dataset.group, values(tr)[1]])),
-    dead_letters: Object.fromEntries(
-      rows("dead-letters").map((tr) => [tr.dataset.topic, values(tr)[1]])),
-  };
-}"""
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.fail("no system Chromium: `apt-get install -y chromium` (deploy/local/install.sh)")
-    return found
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium(), headless=True)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-def expected_from(summary: dict[str, Any], kafka: dict[str, Any]) -> dict[str, Any]:
-    """The figures the page must show for these API answers, in the shape READ_PAGE reads."""
-    states = sorted(summary["by_state"])
-    reply_times = summary["reply_times"]
-    stats = ("p50", "p95", "max")
-    return {
-        "tiles": {key: str(summary[key]) for key in ("open", "overdue", "at_risk", "escalated")},
-        "by_state": summary["by_state"],
-        "by_state_chart": {"labels": states, "data": [[summary["by_state"][s] for s in states]]},
-        "open_requests": [
-            [
-                r["request_id"],
-                r["kind"],
-                r["state"],
-                r["deadline"],
-                "overdue" if r["overdue"] else "at-risk" if r["at_risk"] else "",
-            ]
-            for r in summary["open_requests"]
-        ],
-        "reply_times": {
-            t["participant"]: [t["replies"], *(t[f"{stat}_seconds"] for stat in stats)]
-            for t in reply_times
-        },
-        "reply_times_chart": {
-            "labels": [t["participant"] for t in reply_times],
-            "data": [[t[f"{stat}_seconds"] for t in reply_times] for stat in stats],
-        },
-        "confirmation_times": {
-            t["sub_processor"]: [t["confirmations"], *(t[f"{stat}_seconds"] for stat in stats)]
-            for t in summary.get("confirmation_times", [])
-        },
-        "groups": {g["group"]: g["lag"] for g in kafka["groups"]},
-        "dead_letters": {d["topic"]: d["messages"] for d in kafka["dead_letters"]},
-    }
-
-
-async def publish_open_request(
-    producer: AIOKafkaProducer, topic: str, *, deadline_in_days: int, escalated: bool
-) -> str:
-    """An in-progress request as the orchestrator would publish it (nothing personal)."""
-    now = datetime.now(UTC)
-    request_id = uuid.uuid4()
-    event = RequestStateChanged(
-        request_id=request_id,
-        kind="erasure",
-        state="in_progress",
-        change="in_progress",
-        organisation_id=None,
-        requested_by_role="data_subject",
-        trigger=None,
-        received_at=now - timedelta(days=30),
-        deadline=(now + timedelta(days=deadline_in_days)).date(),
-        deadline_extended=False,
-        overdue=deadline_in_days < 0,
-        on_hold=False,
-        escalated=escalated,
-        participants_answered=1,
-        participants_expected=4,
-        sub_processors_confirmed=0,
-        sub_processors_expected=1,
-        changed_at=now,
-        completed_at=None,
-    )
-    record = kafka_record(
-        topic=topic,
-        stream_id=f"privacy-request-{request_id}",
-        ce_type=event.ce_type(),
-        payload=event.model_dump(mode="json"),
-        metadata=metadata_document(event, EventMetadata.new(clock=lambda: now)),
-        source_service="privacy-orchestrator",
-    )
-    await producer.send_and_wait(
-        record.topic, value=record.value, key=record.key, headers=record.headers
-    )
-    return str(request_id)
-
-
-async def api(http: httpx.AsyncClient, path: str, staff: dict[str, str]) -> dict[str, Any]:
-    response = await http.get(path, headers=staff)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 async def erasure_state(database_url: str, request_id: str) -> str | None:
@@ -181,12 +47,6 @@ async def erasure_state(database_url: str, request_id: str) -> str | None:
     return None if state is None else str(state)
 
 
-async def screenshot(page: Page, tmp_path: Path, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for folder in (tmp_path, ARTIFACTS):
-        await page.screenshot(path=str(folder / name), full_page=True)
-
-
 @pytest.mark.slow
 async def test_the_dashboard_shows_what_the_ops_api_reports(
     privacy_story: PrivacyStory, browser: Browser, kafka_bootstrap: str, tmp_path: Path
@@ -195,17 +55,18 @@ async def test_the_dashboard_shows_what_the_ops_api_reports(
     staff = privacy_story.staff
     reporting_url = platform.url("reporting")
     page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    problems = watch(page)
 
     async with httpx.AsyncClient(base_url=reporting_url, timeout=60.0) as reporting:
-        # The page loads without a token and shows nothing until staff connect.
-        await page.goto(f"{reporting_url}/ops/dashboard?refresh=1")
+        # The page loads without a token and shows nothing until staff sign in; served
+        # directly, its CSP lets it reach the configured identity and nothing else.
+        loaded = await page.goto(f"{reporting_url}/ops/dashboard?refresh=1")
+        assert loaded is not None
+        csp = await loaded.header_value("content-security-policy")
+        assert f"connect-src 'self' {platform.url('identity')};" in str(csp)
         assert await page.locator("#dashboard").is_hidden()
-        await page.fill("#token", privacy_story.identity.staff_token)
-        await page.click("#token-form button")
-        await page.locator("#status", has_text="Updated").wait_for(timeout=60_000)
+        await sign_in(page, platform.staff_email, platform.staff_password)
+        await status(page, "updated")
         before = await api(reporting, "/ops/requests/summary", staff)
 
         # While the page polls: a real erasure, and two open requests near their deadline.
@@ -271,9 +132,9 @@ async def test_the_dashboard_shows_what_the_ops_api_reports(
         assert shown["groups"], "the page lists the consumer groups"
         assert problems == [], problems
 
-        # A token that is not staff's is refused, and the page says so instead of polling.
-        await page.fill("#token", "not-a-token")
-        await page.click("#token-form button")
-        await page.locator("#status.error", has_text="Requests:").wait_for(timeout=30_000)
-        assert await page.locator("#dashboard").is_hidden()
-        await screenshot(page, tmp_path, "ops-dashboard-refused.png")
+        # Signing out drops the token and every figure; the page asks to sign in again.
+        await page.click("#sign-out")
+        await status(page, "signed-out")
+        assert await is_signed_out(page)
+        await screenshot(page, tmp_path, "ops-dashboard-signed-out.png")
+        assert problems == [], problems

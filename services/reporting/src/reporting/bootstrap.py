@@ -129,6 +129,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     """Make `runtime` the app's dependencies, token verifier and readiness checks."""
     app.state.deps = runtime.deps
     app.state.ops = ops_of(runtime)  # the ops dashboard's queries
+    # Where the dashboard page signs in when served directly (routers/dashboard_sign_in.py).
+    app.state.dashboard_identity_url = runtime.settings.reporting_dashboard_identity_url
     app.state.readiness = {
         "database": runtime.check_database,
         "kafka": runtime.relay.check,

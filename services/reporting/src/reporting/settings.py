@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Final, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from byggrygg_shared.contracts import courses as courses_contracts
 from byggrygg_shared.contracts import privacy as privacy_contracts
 from byggrygg_shared.settings import PlatformSettings
+
+_IDENTITY_URL: Final = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*")
 
 
 class ReportingSettings(PlatformSettings):
@@ -78,3 +81,20 @@ class ReportingSettings(PlatformSettings):
         description="The participants' reply times are over replies of this many past days "
         "(BYGGRYGG_REPORTING_OPS_REPLY_WINDOW_DAYS).",
     )
+    reporting_dashboard_identity_url: str = Field(
+        default="",
+        description="identity's base URL as a browser reaches it, for the dashboard's sign-in "
+        "when the page is served directly (not behind the gateway, where it signs in at the "
+        "sibling route /api/identity on the same origin). Empty: served directly, the page "
+        "cannot sign in and says to use the gateway. Its origin is added to the page's CSP "
+        "connect-src, and identity must list the page's origin in "
+        "BYGGRYGG_IDENTITY_CORS_ORIGINS (BYGGRYGG_REPORTING_DASHBOARD_IDENTITY_URL).",
+    )
+
+    @field_validator("reporting_dashboard_identity_url")
+    @classmethod
+    def _absolute_identity_url(cls, value: str) -> str:
+        # An origin plus an optional path: it goes into the page's CSP and a <meta> attribute.
+        if value and not _IDENTITY_URL.fullmatch(value):
+            raise ValueError("expected http(s)://host[:port][/path], no query, no trailing /")
+        return value

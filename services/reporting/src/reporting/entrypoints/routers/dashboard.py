@@ -1,32 +1,34 @@
 """The ops dashboard page (issue 6): one HTML page and its own scripts, styles and vendored
 chart library, served by reporting itself so nothing is loaded from elsewhere at run time.
 
-The page carries no secret and needs no token to load: it asks platform staff for an access
-token in the browser and calls ``/ops/requests/summary`` and ``/ops/kafka`` with it (those
-routes check the role). Every response sends a self-only Content-Security-Policy; the page
-has no inline script or style. Left out of the API document: these are files, not an API.
+The page carries no secret and needs no token to load. Platform staff sign in on it with
+e-mail and password against identity's ``POST /auth/token`` (``dashboard_sign_in``: where
+that is, and what the CSP then allows); the page calls ``/ops/requests/summary`` and
+``/ops/kafka`` with the token (those routes check the role). Every response sends a
+self-only Content-Security-Policy; the page has no inline script or style. Left out of the API
+document: these are files, not an API.
 """
 
 from __future__ import annotations
 
+import html
 from importlib.resources import files
 from typing import Final
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from byggrygg_shared.problems import NotFound
+from reporting.entrypoints.routers.dashboard_sign_in import (
+    content_security_policy,
+    sign_in_base,
+)
 
 router = APIRouter(prefix="/ops/dashboard", tags=["ops"], include_in_schema=False)
 
-# Scripts, styles, data and connections from this origin only; no framing, no <base>, no forms
-# posting elsewhere. Chart.js draws on <canvas> and sets styles through the CSSOM (allowed).
-CONTENT_SECURITY_POLICY: Final = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+# The policy of the assets, and of the page when it signs in on its own origin.
+CONTENT_SECURITY_POLICY: Final = content_security_policy("")
 _HEADERS: Final = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
@@ -35,9 +37,12 @@ _HEADERS: Final = {
 # file system.
 ASSETS: Final = {
     "dashboard.js": "text/javascript; charset=utf-8",
+    "sign_in.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
     "vendor/chart.umd.min.js": "text/javascript; charset=utf-8",
 }
+# Where the page reads identity's base URL from (dashboard.js); filled per request.
+_IDENTITY_PLACEHOLDER: Final = "@IDENTITY_URL@"
 
 
 def _static(name: str) -> bytes:
@@ -45,9 +50,14 @@ def _static(name: str) -> bytes:
 
 
 @router.get("")
-async def dashboard_page() -> Response:
-    """The dashboard's HTML."""
-    return Response(_static("dashboard.html"), media_type="text/html", headers=_HEADERS)
+async def dashboard_page(request: Request) -> Response:
+    """The dashboard's HTML, told where identity's sign-in is for the way it was reached."""
+    configured = str(getattr(request.app.state, "dashboard_identity_url", ""))
+    base = sign_in_base(request.scope.get("root_path", ""), configured)
+    page = _static("dashboard.html").decode()
+    body = page.replace(_IDENTITY_PLACEHOLDER, html.escape(base, quote=True))
+    headers = {**_HEADERS, "Content-Security-Policy": content_security_policy(base)}
+    return Response(body, media_type="text/html", headers=headers)
 
 
 @router.get("/assets/{name:path}")
@@ -56,4 +66,5 @@ async def dashboard_asset(name: str) -> Response:
     media_type = ASSETS.get(name)
     if media_type is None:
         raise NotFound("No such dashboard file.")
-    return Response(_static(name), media_type=media_type, headers=_HEADERS)
+    headers = {**_HEADERS, "Content-Security-Policy": CONTENT_SECURITY_POLICY}
+    return Response(_static(name), media_type=media_type, headers=headers)
