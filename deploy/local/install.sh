@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local deployment needs and is missing: Debian packages (PostgreSQL 15,
-# nginx, Java, Maven, openssl, curl, make, shellcheck, chromium), uv (with pip), the project's Python environment
-# (`uv sync`) and the Kafka broker's classpath (Maven). Idempotent and quick when all is there.
+# nginx, Java, Maven, openssl, curl, make, shellcheck, chromium, prometheus), uv (with pip), the
+# project's Python environment (`uv sync`) and the Kafka broker's classpath (Maven). Idempotent
+# and quick when all is there.
 set -euo pipefail
 COMPONENT=install
 # shellcheck source=deploy/local/lib.sh
@@ -24,6 +25,17 @@ command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]} > 0)); then
     log "installing Debian packages: ${missing[*]}"
     apt_install "${missing[@]}"
+fi
+# Prometheus (and its promtool) for tests/e2e/test_prometheus_dashboard.py, which runs the
+# Grafana dashboard's queries on a Prometheus of its own (a scratch one per test run).
+# Without recommends: those are the node exporter and its collectors (smartmontools, ipmitool...).
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+    log "installing Debian package: prometheus (without recommends)"
+    apt_install --no-install-recommends prometheus
+    # Debian starts the packaged one on :9090 where systemd runs; the tests start their own.
+    if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+        systemctl stop prometheus || true
+    fi
 fi
 
 if ! command -v uv >/dev/null; then
