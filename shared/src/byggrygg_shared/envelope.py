@@ -9,7 +9,7 @@ and the JSON payload is the value. The key is the stream (aggregate) id, so one 
 events share a partition and stay in order.
 
 Why outgoing headers are written here and not by the SDK: the house rule is not to hand-write
-what a library does well, and reading still goes through the SDK. But ``to_kafka_record`` is the
+what a library does well. But ``to_kafka_record`` is the
 outbox relay's per-event hot path, and the SDK's ``CloudEvent`` construction (attribute
 validation) plus ``kafka.to_binary`` cost about 12 of the relay's ~92 us per event (measured
 by ``make bench``; building the headers directly took the relay from 37 % to 44 % of a raw producer
@@ -21,7 +21,16 @@ for thousands of generated events. If the SDK's output ever changes, that test f
 
 Incoming: ``from_kafka_record`` parses such a record back into a ``ReceivedEvent`` and raises
 ``MalformedEvent`` for anything that is not a valid binary-mode CloudEvent with a JSON object as
-data. ``ReceivedEvent.contract()`` gives the typed, upcast contract instance.
+data. ``ReceivedEvent.contract()`` gives the typed, upcast contract instance. It reads the
+headers itself too, for the same reason: it is every consumer's per-record path, and the SDK's
+``kafka.from_binary`` into a ``CloudEvent`` (dateutil for the time, attribute validation)
+cost about 26 us of a record against 12 us read directly (best of six runs of 5,000 records on
+the 2-core dev machine), which caps every batch consumer (reporting's projector decodes 500 at
+a time). The rules are the Kafka binding's and the v1 attribute checks the SDK makes (header
+values UTF-8, ``ce_time`` ISO 8601 with a zone, optional attributes non-empty, extension
+names ``[a-z0-9]+`` and not ``data``, JSON data read as UTF-8), and the SDK stays the oracle:
+``test_envelope_sdk_parity`` feeds generated and mutated records to both and requires the same
+verdict and the same attributes.
 
 ``EventMetadata`` is what a command handler knows about the event it is about to append: its
 id, when it happened, and the correlation/causation chain.
@@ -30,6 +39,7 @@ id, when it happened, and the correlation/causation chain.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,10 +47,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
-from cloudevents.core.bindings import kafka as ce_kafka
-from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
+from dateutil.parser import isoparse
 
 from byggrygg_shared.contracts import registry
 from byggrygg_shared.contracts.base import IntegrationEvent
@@ -63,7 +71,6 @@ __all__ = [
 CONTENT_TYPE: Final = "application/json"
 _CONTENT_TYPE_BYTES: Final = CONTENT_TYPE.encode()
 _SPECVERSION: Final = b"1.0"
-_FORMAT: Final = JSONFormat()
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], UUID]
@@ -298,42 +305,95 @@ def from_kafka_record(
     """Parse a binary-mode CloudEvents Kafka record; raise ``MalformedEvent`` if it is not one.
 
     ``headers`` may be aiokafka's list of ``(name, bytes)`` pairs or a mapping (FastStream gives
-    ``dict[str, str]``).
+    ``dict[str, str]``). Accepts exactly what the SDK's ``kafka.from_binary`` into a v1
+    ``CloudEvent`` accepts, with the same attribute values (module docstring; the SDK is the
+    oracle of ``test_envelope_sdk_parity``).
     """
-    raw = _header_bytes(headers)
-    if "ce_specversion" not in raw:
-        raise MalformedEvent("not a binary-mode CloudEvent: no ce_specversion header")
-    if raw["ce_specversion"] != b"1.0":
-        raise MalformedEvent("unsupported CloudEvents specversion")
-    # The SDK would invent an id and a time for missing ones; a received event must carry them.
-    missing = [name for name in ("ce_id", "ce_source", "ce_type") if not raw.get(name)]
-    if missing:
-        raise MalformedEvent(f"missing required CloudEvents headers: {', '.join(missing)}")
     try:
-        event = ce_kafka.from_binary(
-            ce_kafka.KafkaMessage(headers=raw, key=key, value=value or b""),
-            _FORMAT,
-            CloudEvent,
-        )
-    except (BaseCloudEventException, UnicodeDecodeError, ValueError, OverflowError) as error:
+        attributes = _ce_attributes(_header_bytes(headers))
+        if key is not None:
+            key.decode("utf-8")  # the SDK reads it as the partitionkey extension
+        data = _json_object(value, attributes.get("datacontenttype"))
+    except (UnicodeDecodeError, ValueError, OverflowError) as error:
         raise MalformedEvent(f"invalid CloudEvent: {type(error).__name__}") from None
-    data = event.get_data()
-    if not isinstance(data, dict):
-        raise MalformedEvent("CloudEvent data is not a JSON object")
-    correlation = event.get_extension("correlationid")
+    event_id = attributes["id"]
+    correlation = attributes.get("correlationid")
+    time = attributes.get("time")
     return ReceivedEvent(
-        id=event.get_id(),
-        type=event.get_type(),
-        source=event.get_source(),
-        subject=event.get_subject(),
-        time=event.get_time() if "ce_time" in raw else None,
-        correlation_id=str(correlation) if correlation else event.get_id(),
-        causation_id=_optional_str(event.get_extension("causationid")),
-        tenant_id=_optional_str(event.get_extension("tenantid")),
+        id=event_id,
+        type=attributes["type"],
+        source=attributes["source"],
+        subject=attributes.get("subject"),
+        time=time if isinstance(time, datetime) else None,
+        correlation_id=correlation or event_id,
+        causation_id=attributes.get("causationid") or None,
+        tenant_id=attributes.get("tenantid") or None,
         data=data,
-        dataschema=event.get_dataschema(),
+        dataschema=attributes.get("dataschema"),
         key=key,
     )
+
+
+# What the CloudEvents v1 attribute rules (as the SDK checks them) need of a received record.
+_REQUIRED: Final = ("id", "source", "type")
+_OPTIONAL: Final = frozenset({"datacontenttype", "dataschema", "subject", "time"})
+_EXTENSION_NAME: Final = re.compile(r"[a-z0-9]+")
+# The time the platform writes (``_utc_text``); anything else goes to the SDK's own parser.
+_CANONICAL_TIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z")
+_JSON_CONTENT: Final = JSONFormat.JSON_CONTENT_TYPE_PATTERN
+
+
+def _ce_attributes(raw: Mapping[str, bytes]) -> dict[str, Any]:
+    """The ``ce_*`` attributes (and ``content-type``) of a record, validated as the SDK does."""
+    attributes: dict[str, Any] = {}
+    for name, header in raw.items():
+        text = header.decode("utf-8")  # the SDK decodes every header
+        if name.startswith("ce_"):
+            attribute = name[3:]
+            attributes[attribute] = _time(text) if attribute == "time" else text
+        elif name == "content-type":
+            attributes["datacontenttype"] = text
+    if "specversion" not in attributes:
+        raise MalformedEvent("not a binary-mode CloudEvent: no ce_specversion header")
+    if attributes["specversion"] != "1.0":
+        raise MalformedEvent("unsupported CloudEvents specversion")
+    # The SDK would invent an id and a time for missing ones; a received event must carry them.
+    missing = [f"ce_{name}" for name in _REQUIRED if not attributes.get(name)]
+    if missing:
+        raise MalformedEvent(f"missing required CloudEvents headers: {', '.join(missing)}")
+    for name, attribute in attributes.items():
+        if name in _OPTIONAL:
+            if attribute == "":
+                raise MalformedEvent(f"empty CloudEvents attribute {name}")
+            if name == "time" and attribute.tzinfo is None:
+                raise MalformedEvent("CloudEvents time without a time zone")
+        elif (
+            name not in _REQUIRED
+            and name != "specversion"
+            and (name == "data" or not _EXTENSION_NAME.fullmatch(name))
+        ):
+            raise MalformedEvent("invalid CloudEvents extension attribute name")
+    return attributes
+
+
+def _time(text: str) -> datetime:
+    # The platform's own form parses the same with the standard library, much faster.
+    if _CANONICAL_TIME.fullmatch(text):
+        return datetime.fromisoformat(text)
+    parsed: datetime = isoparse(text)
+    return parsed
+
+
+def _json_object(value: bytes | None, content_type: str | None) -> dict[str, Any]:
+    """The record's value as a JSON object (what the SDK's JSON format reads as a dict)."""
+    if value and _JSON_CONTENT.match(content_type or "application/json"):
+        try:
+            data = json.loads(value.decode("utf-8"))
+        except ValueError:
+            data = None  # the SDK falls back to text: not a JSON object either
+        if isinstance(data, dict):
+            return data
+    raise MalformedEvent("CloudEvent data is not a JSON object")
 
 
 def _header_bytes(headers: HeaderInput) -> dict[str, bytes]:

@@ -1,4 +1,5 @@
-"""``to_kafka_record`` builds headers itself (hot path); the cloudevents SDK is its oracle.
+"""``to_kafka_record`` builds headers itself and ``from_kafka_record`` reads them itself (hot
+paths); the cloudevents SDK is the oracle of both.
 
 For every generated event the record must be byte-identical (topic, key, value, every header
 name and value, header order) to the record the SDK's Kafka binary binding produces from the
@@ -7,6 +8,7 @@ same attributes and data, which is how ``to_kafka_record`` was written before.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -19,7 +21,13 @@ from cloudevents.core.v1.event import CloudEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from byggrygg_shared.envelope import KafkaRecord, from_kafka_record, kafka_record, to_kafka_record
+from byggrygg_shared.envelope import (
+    KafkaRecord,
+    MalformedEvent,
+    from_kafka_record,
+    kafka_record,
+    to_kafka_record,
+)
 from byggrygg_shared.eventstore import StoredEvent
 
 FORMAT = JSONFormat()
@@ -235,3 +243,150 @@ def test_kafka_record_from_row_parts_equals_the_stored_event_record() -> None:
     assert from_kafka_record(record.headers, record.value, key=record.key).source == (
         "/services/relay"
     )
+
+
+# --- reading: ``from_kafka_record`` against the SDK's ``kafka.from_binary`` -----------------
+
+
+def sdk_received(
+    headers: list[tuple[str, bytes]], value: bytes | None, key: bytes | None
+) -> dict[str, Any] | None:
+    """The reference reading: the SDK's binding into a v1 ``CloudEvent``, as
+    ``from_kafka_record`` read records before; None where it refuses the record (or where it
+    would invent a required attribute, or its data is not a JSON object)."""
+    raw = {name.lower(): bytes(item) for name, item in headers}
+    if not all(raw.get(f"ce_{name}") for name in ("specversion", "id", "source", "type")):
+        return None
+    try:
+        event = ce_kafka.from_binary(
+            ce_kafka.KafkaMessage(headers=raw, key=key, value=value or b""), FORMAT, CloudEvent
+        )
+    except (BaseCloudEventException, UnicodeDecodeError, ValueError, OverflowError):
+        return None
+    data = event.get_data()
+    if not isinstance(data, dict):
+        return None
+    correlation = event.get_extension("correlationid")
+    return {
+        "id": event.get_id(),
+        "type": event.get_type(),
+        "source": event.get_source(),
+        "subject": event.get_subject(),
+        "time": event.get_time() if "ce_time" in raw else None,
+        "correlation_id": str(correlation) if correlation else event.get_id(),
+        "causation_id": event.get_extension("causationid") or None,
+        "tenant_id": event.get_extension("tenantid") or None,
+        "data": data,
+        "dataschema": event.get_dataschema(),
+    }
+
+
+def ours(
+    headers: list[tuple[str, bytes]], value: bytes | None, key: bytes | None
+) -> dict[str, Any] | None:
+    try:
+        received = from_kafka_record(headers, value, key=key)
+    except MalformedEvent:
+        return None
+    return {
+        "id": received.id,
+        "type": received.type,
+        "source": received.source,
+        "subject": received.subject,
+        "time": received.time,
+        "correlation_id": received.correlation_id,
+        "causation_id": received.causation_id,
+        "tenant_id": received.tenant_id,
+        "data": received.data,
+        "dataschema": received.dataschema,
+    }
+
+
+header_names = st.sampled_from(
+    [
+        "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject",
+        "ce_dataschema", "ce_correlationid", "ce_causationid", "ce_tenantid", "content-type",
+        "CE_Subject", "ce_data", "ce_Bad-Name", "ce_x1", "ce_", "traceparent",
+    ]
+)  # fmt: skip
+header_values = st.one_of(
+    st.just(b""),
+    st.just(b"1.0"),
+    st.just(b"0.3"),
+    st.just(b"application/json"),
+    st.just(b"application/cloudevents+json; charset=utf-8"),
+    st.just(b"text/plain"),
+    st.just(b"\xff\xfe"),
+    st.sampled_from(
+        [
+            b"2025-01-02T03:04:05Z",
+            b"2025-01-02T03:04:05.123456Z",
+            b"2025-01-02T03:04:05+01:00",
+            b"2025-01-02T03:04:05",
+            b"2025-01-02",
+            b"2025-13-40T99:99:99Z",
+            b"20250102T030405Z",
+            b"2025-01-02T03:04:05.1Z",
+            b"not a time",
+        ]
+    ),
+    non_empty.map(str.encode),
+)
+values = st.one_of(
+    st.none(),
+    st.just(b""),
+    st.just(b"[]"),
+    st.just(b"not json"),
+    st.just(b"\xff"),
+    st.dictionaries(text, json_values, max_size=4).map(lambda d: json.dumps(d).encode()),
+)
+
+
+@st.composite
+def received_records(
+    draw: st.DrawFn,
+) -> tuple[list[tuple[str, bytes]], bytes | None, bytes | None]:
+    """Mostly well-formed records of the platform (from ``to_kafka_record``), then mutated:
+    headers replaced, dropped or added, the value and key swapped for odd ones."""
+    stored = draw(stored_events())
+    try:
+        record = to_kafka_record(stored, topic="t", source_service=None)
+        headers = list(record.headers)
+        value: bytes | None = record.value
+        key: bytes | None = record.key
+    except ValueError:  # an event the writer refuses: start from nothing
+        headers, value, key = [], b"{}", None
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        action = draw(st.sampled_from(["set", "drop", "value", "key"]))
+        if action == "set":
+            name, item = draw(header_names), draw(header_values)
+            headers = [(n, v) for n, v in headers if n.lower() != name.lower()] + [(name, item)]
+        elif action == "drop" and headers:
+            headers.pop(draw(st.integers(min_value=0, max_value=len(headers) - 1)))
+        elif action == "value":
+            value = draw(values)
+        else:
+            key = draw(st.none() | st.just(b"\xff") | non_empty.map(str.encode))
+    return headers, value, key
+
+
+@settings(max_examples=3000, deadline=None)
+@given(record=received_records())
+def test_reading_accepts_and_reads_exactly_what_the_sdk_binding_does(
+    record: tuple[list[tuple[str, bytes]], bytes | None, bytes | None],
+) -> None:
+    headers, value, key = record
+    assert ours(headers, value, key) == sdk_received(headers, value, key)
+
+
+def test_reading_agrees_with_the_sdk_on_the_time_forms_it_parses() -> None:
+    base = [("ce_specversion", b"1.0"), ("ce_id", b"i"), ("ce_source", b"/s"), ("ce_type", b"t")]
+    for moment in (
+        b"2025-01-02T03:04:05Z",
+        b"2025-01-02T03:04:05.000001Z",
+        b"2025-01-02T03:04:05.5+02:00",
+        b"2025-01-02T03:04:05,5Z",
+        b"2025-01-02T03:04Z",
+    ):
+        headers = [*base, ("ce_time", moment)]
+        assert ours(headers, b"{}", None) == sdk_received(headers, b"{}", None), moment
