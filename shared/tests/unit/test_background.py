@@ -1,10 +1,16 @@
-"""Background workers run while the block runs, and are told to stop and awaited at its end."""
+"""Background workers run while the block runs, and are told to stop and awaited at its end;
+the periodic loop (``every``) outlives the failures it is told to survive."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
 
-from byggrygg_shared.background import Worker, running
+import pytest
+
+from byggrygg_shared.background import Worker, every, running
 
 
 async def test_workers_run_during_the_block_and_finish_after_stop() -> None:
@@ -41,3 +47,50 @@ async def test_a_worker_that_ignores_stop_is_cancelled_after_the_timeout() -> No
     async with running({"stubborn": stubborn}, service="t", shutdown_timeout=0.01):
         await asyncio.sleep(0)
     assert cancelled.is_set()
+
+
+async def test_every_runs_a_pass_per_interval_outlives_a_failed_one_and_stops() -> None:
+    stop = asyncio.Event()
+    passes: list[int] = []
+
+    async def one_pass() -> None:
+        passes.append(len(passes))
+        if len(passes) == 1:
+            raise ConnectionError("the database went away")  # survived: logged, retried
+        if len(passes) == 3:
+            stop.set()
+
+    logger = logging.getLogger("test-every")
+    with _captured(logger) as records:
+        await asyncio.wait_for(
+            every(0.001, one_pass, stop, name="test pass", logger=logger), timeout=30
+        )
+    assert passes == [0, 1, 2]
+    assert [r.getMessage() for r in records] == ["test pass failed: ConnectionError"]
+
+
+async def test_every_ends_on_an_error_it_was_not_told_to_survive() -> None:
+    async def one_pass() -> None:
+        raise KeyError("a bug")
+
+    with pytest.raises(KeyError):
+        await every(
+            0.001,
+            one_pass,
+            asyncio.Event(),
+            name="test pass",
+            logger=logging.getLogger("test-every"),
+            survives=(OSError,),
+        )
+
+
+@contextlib.contextmanager
+def _captured(logger: logging.Logger) -> Iterator[list[logging.LogRecord]]:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)

@@ -9,12 +9,12 @@ processes: each item is re-checked under the person's lock in its own transactio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
 import asyncpg
 
+from byggrygg_shared.background import every
 from consent.service_layer.context import Dependencies
 from consent.service_layer.correspondence_erasure import PurgeReport, purge_expired_correspondence
 
@@ -42,12 +42,13 @@ class CorrespondenceRetentionWorker:
         return report
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Purge, then wait ``interval`` (or until ``stop``); a failed pass is logged and the
-        next one retries (an item is deleted in one transaction or not at all)."""
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except (OSError, asyncpg.PostgresError) as error:
-                logger.warning("correspondence retention failed: %s", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._interval.total_seconds())
+        """Purge every ``interval``; a failed pass is logged and the next one retries (an item
+        is deleted in one transaction or not at all)."""
+        await every(
+            self._interval.total_seconds(),
+            self.run_once,
+            stop,
+            name="correspondence retention",
+            logger=logger,
+            survives=(OSError, asyncpg.PostgresError),
+        )

@@ -21,7 +21,6 @@ it). The rule is the aggregate's (``Organisation.due_erasures``); this module ap
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,6 +28,7 @@ from uuid import UUID
 
 import asyncpg
 
+from byggrygg_shared.background import every
 from byggrygg_shared.eventstore import ConcurrentAppend
 from identity.domain.organisation import OrganisationData
 from identity.domain.values import RetentionReason
@@ -117,12 +117,13 @@ class OrganisationRetentionWorker:
         return result
 
     async def run(self, stop: asyncio.Event) -> None:
-        """A pass, then wait ``interval`` (or until ``stop``); a failed pass is logged and the
-        next one retries (each organisation is erased in one transaction or not at all)."""
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except (OSError, asyncpg.PostgresError) as error:
-                logger.warning("organisation retention failed: %s", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._interval.total_seconds())
+        """A pass every ``interval``; a failed one is logged and the next retries (each
+        organisation is erased in one transaction or not at all)."""
+        await every(
+            self._interval.total_seconds(),
+            self.run_once,
+            stop,
+            name="organisation retention",
+            logger=logger,
+            survives=(OSError, asyncpg.PostgresError),
+        )

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from uuid import UUID
 
 import asyncpg
 
+from byggrygg_shared.background import every
 from byggrygg_shared.db import transaction
 from byggrygg_shared.keyring import KeyRingError, SubjectErased
 from privacy_orchestrator.adapters import export_store, organisation_export_store
@@ -203,10 +203,6 @@ class ExportExpiryWorker:
         return exports, parts
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.purge()
-            except Exception as error:  # the worker outlives any one bad pass
-                logger.warning("export expiry pass failed: %s", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._poll_interval)
+        """The background worker: a pass every ``poll_interval`` seconds; it outlives any one
+        bad pass."""
+        await every(self._poll_interval, self.purge, stop, name="export expiry pass", logger=logger)

@@ -16,11 +16,11 @@ it never completes without the reply. A held request is not chased.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Final
 
+from byggrygg_shared.background import every
 from privacy_orchestrator.adapters import request_actions
 from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.requests import chase_participants
@@ -61,10 +61,12 @@ class ParticipantTimeoutWorker:
         return acted
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.chase_due()
-            except Exception as error:  # the worker outlives any one bad pass
-                logger.warning("participant time-out pass failed: %s", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._poll_interval)
+        """The background worker: a pass every ``poll_interval`` seconds; it outlives any one
+        bad pass."""
+        await every(
+            self._poll_interval,
+            self.chase_due,
+            stop,
+            name="participant time-out pass",
+            logger=logger,
+        )

@@ -18,11 +18,11 @@ The clock is the dependencies' (tests move it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from byggrygg_shared.background import every
 from byggrygg_shared.db import transaction
 from privacy_orchestrator.adapters import proof_store
 from privacy_orchestrator.service_layer.context import Dependencies
@@ -76,10 +76,8 @@ class ProofRetentionWorker:
         return ProofPurge(requests=requests, holds=holds)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.purge()
-            except Exception as error:  # the worker outlives any one bad pass
-                logger.warning("proof retention pass failed: %s", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._poll_interval)
+        """The background worker: a pass every ``poll_interval`` seconds; it outlives any one
+        bad pass."""
+        await every(
+            self._poll_interval, self.purge, stop, name="proof retention pass", logger=logger
+        )

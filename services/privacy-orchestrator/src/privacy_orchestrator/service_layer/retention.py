@@ -22,10 +22,10 @@ The clock is the dependencies' (tests move it); a pass runs every ``poll_interva
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from uuid import UUID
 
+from byggrygg_shared.background import every
 from byggrygg_shared.db import transaction
 from privacy_orchestrator.adapters import contract_end_store, subject_directory
 from privacy_orchestrator.domain.triggers import Trigger, contract_subject_trigger
@@ -129,11 +129,6 @@ class RetentionScheduler:
         return filed
 
     async def run(self, stop: asyncio.Event) -> None:
-        """The background worker: a pass, then wait ``poll_interval`` (or until stopped)."""
-        while not stop.is_set():
-            try:
-                await self.run_due()
-            except Exception as error:  # the worker outlives any one bad pass
-                logger.warning("retention pass failed: %s", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._poll_interval)
+        """The background worker: a pass every ``poll_interval`` seconds; it outlives any one
+        bad pass."""
+        await every(self._poll_interval, self.run_due, stop, name="retention pass", logger=logger)
