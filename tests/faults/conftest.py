@@ -11,6 +11,7 @@ tests and must stay up).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -31,15 +32,35 @@ async def courses_platform(
         yield running
 
 
-@pytest_asyncio.fixture
-async def courses_identity(courses_platform: Platform) -> AsyncIterator[IdentityApi]:
-    async with httpx.AsyncClient(base_url=courses_platform.url("identity"), timeout=30.0) as http:
+@contextlib.asynccontextmanager
+async def staff_identity(platform: Platform) -> AsyncIterator[IdentityApi]:
+    """An identity client of `platform`, logged in as its platform staff."""
+    async with httpx.AsyncClient(base_url=platform.url("identity"), timeout=30.0) as http:
         api = IdentityApi(
-            http=http,
-            staff_email=courses_platform.staff_email,
-            staff_password=courses_platform.staff_password,
+            http=http, staff_email=platform.staff_email, staff_password=platform.staff_password
         )
         await api.log_in_staff()
+        yield api
+
+
+@contextlib.asynccontextmanager
+async def privacy_platform_with(
+    pg_admin_dsn: str, kafka_bootstrap: str, workdir: Path, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[Platform]:
+    """identity, courses, consent and the orchestrator with HeiHallo, on state of their own."""
+    async with running_platform(
+        ["courses", "consent", "privacy-orchestrator"],
+        admin_dsn=pg_admin_dsn,
+        kafka_bootstrap=kafka_bootstrap,
+        workdir=workdir,
+        extra_env=extra_env,
+    ) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def courses_identity(courses_platform: Platform) -> AsyncIterator[IdentityApi]:
+    async with staff_identity(courses_platform) as api:
         yield api
 
 
@@ -47,22 +68,11 @@ async def courses_identity(courses_platform: Platform) -> AsyncIterator[Identity
 async def privacy_platform(
     pg_admin_dsn: str, kafka_bootstrap: str, tmp_path: Path
 ) -> AsyncIterator[Platform]:
-    async with running_platform(
-        ["courses", "consent", "privacy-orchestrator"],
-        admin_dsn=pg_admin_dsn,
-        kafka_bootstrap=kafka_bootstrap,
-        workdir=tmp_path,
-    ) as running:
+    async with privacy_platform_with(pg_admin_dsn, kafka_bootstrap, tmp_path) as running:
         yield running
 
 
 @pytest_asyncio.fixture
 async def privacy_identity(privacy_platform: Platform) -> AsyncIterator[IdentityApi]:
-    async with httpx.AsyncClient(base_url=privacy_platform.url("identity"), timeout=30.0) as http:
-        api = IdentityApi(
-            http=http,
-            staff_email=privacy_platform.staff_email,
-            staff_password=privacy_platform.staff_password,
-        )
-        await api.log_in_staff()
+    async with staff_identity(privacy_platform) as api:
         yield api

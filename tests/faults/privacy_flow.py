@@ -22,7 +22,7 @@ from byggrygg_shared.contracts.courses import EnrolmentErased
 from byggrygg_shared.contracts.privacy import EraseSubject, ParticipantReplied
 
 from ..identity_client import IdentityApi, Member
-from ..platform_processes import ORCHESTRATOR, Platform
+from ..platform_processes import ORCHESTRATOR, Platform, kill_service
 from ..records_verifier import run_verifier
 from .crash_tools import connected, eventually, scalar
 from .learning import grant_licences, publish_and_assign
@@ -144,6 +144,31 @@ async def ended_view(
         what=f"request {request_id} ends",
         holds=lambda view: view["state"] in ENDED,
     )
+
+
+def only_courses_missing(view: dict[str, Any]) -> bool:
+    """Every participant but courses has replied."""
+    answered = replied(view)
+    return answered >= PARTICIPANTS - {"courses"} and "courses" not in answered
+
+
+async def erasure_waiting_for_courses(
+    platform: Platform, orchestrator: httpx.AsyncClient, staff: dict[str, str], subject_ref: str
+) -> tuple[str, dict[str, Any]]:
+    """With courses killed, staff file an erasure of `subject_ref`; once every other participant
+    and HeiHallo answered: the request's id and view (courses' command waits on Kafka)."""
+    await kill_service(platform["courses"])
+    request_id = await file_erasure(orchestrator, staff, subject_ref)
+    view = await view_when(
+        orchestrator,
+        staff,
+        request_id,
+        what="identity, consent and HeiHallo answer while courses is down",
+        holds=lambda view: (
+            only_courses_missing(view) and sub_processor_states(view) == ["confirmed"]
+        ),
+    )
+    return request_id, view
 
 
 async def sessions_waiting_for_a_lock(dsn: str) -> int | None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 import pytest_asyncio
 
@@ -32,21 +31,19 @@ from ..platform_processes import (
     Platform,
     kill_service,
     restarted_service,
-    running_platform,
 )
+from .conftest import privacy_platform_with, staff_identity
 from .crash_tools import delete_records_before, end_offsets
 from .privacy_flow import (
     PARTICIPANTS,
     assert_erased_exactly_once,
     ended_view,
     enrolled_learner,
-    file_erasure,
+    erasure_waiting_for_courses,
     orchestrator_client,
     replied,
     replies_stored,
-    sub_processor_states,
     until_published,
-    view_when,
 )
 
 pytestmark = pytest.mark.slow
@@ -62,25 +59,15 @@ CHASE_SOON = {
 async def chasing_platform(
     pg_admin_dsn: str, kafka_bootstrap: str, tmp_path: Path
 ) -> AsyncIterator[Platform]:
-    async with running_platform(
-        ["courses", "consent", ORCHESTRATOR],
-        admin_dsn=pg_admin_dsn,
-        kafka_bootstrap=kafka_bootstrap,
-        workdir=tmp_path,
-        extra_env=CHASE_SOON,
+    async with privacy_platform_with(
+        pg_admin_dsn, kafka_bootstrap, tmp_path, extra_env=CHASE_SOON
     ) as running:
         yield running
 
 
 @pytest_asyncio.fixture
 async def chasing_identity(chasing_platform: Platform) -> AsyncIterator[IdentityApi]:
-    async with httpx.AsyncClient(base_url=chasing_platform.url("identity"), timeout=30.0) as http:
-        api = IdentityApi(
-            http=http,
-            staff_email=chasing_platform.staff_email,
-            staff_password=chasing_platform.staff_password,
-        )
-        await api.log_in_staff()
+    async with staff_identity(chasing_platform) as api:
         yield api
 
 
@@ -90,19 +77,9 @@ async def test_a_reply_lost_on_its_way_comes_again_with_the_re_sent_command(
     platform, staff = chasing_platform, chasing_identity.staff
     erased = await enrolled_learner(platform, chasing_identity)
     courses_dsn = platform["courses"].database_url
-    await kill_service(platform["courses"])
     async with orchestrator_client(platform) as orchestrator:
-        request_id = await file_erasure(orchestrator, staff, erased.learner.subject_ref)
-        await view_when(
-            orchestrator,
-            staff,
-            request_id,
-            what="everyone but courses answers",
-            holds=lambda view: (
-                replied(view) >= PARTICIPANTS - {"courses"}
-                and "courses" not in replied(view)
-                and sub_processor_states(view) == ["confirmed"]
-            ),
+        request_id, _ = await erasure_waiting_for_courses(
+            platform, orchestrator, staff, erased.learner.subject_ref
         )
     await kill_service(platform[ORCHESTRATOR])
 

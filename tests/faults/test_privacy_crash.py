@@ -55,9 +55,11 @@ from .privacy_flow import (
     assert_erased_exactly_once,
     ended_view,
     enrolled_learner,
+    erasure_waiting_for_courses,
     file_erasure,
     heihallo_accepted,
     heihallo_callback,
+    only_courses_missing,
     orchestrator_client,
     replied,
     replies_stored,
@@ -69,14 +71,7 @@ from .privacy_flow import (
 
 pytestmark = pytest.mark.slow
 
-OTHERS = PARTICIPANTS - {"courses"}
 COMMAND_STREAM = "privacy-commands-"
-
-
-def _only_courses_missing(view: dict[str, Any]) -> bool:
-    """Every participant but courses has replied."""
-    answered = replied(view)
-    return answered >= OTHERS and "courses" not in answered
 
 
 async def _group_caught_up(bootstrap: str, group: str, wanted: Offsets) -> bool | None:
@@ -107,18 +102,10 @@ async def test_a_participant_down_when_the_erasure_is_filed_erases_once_after_it
 ) -> None:
     platform, staff = privacy_platform, privacy_identity.staff
     erased = await enrolled_learner(platform, privacy_identity)
-    await kill_service(platform["courses"])
     async with orchestrator_client(platform) as orchestrator:
-        request_id = await file_erasure(orchestrator, staff, erased.learner.subject_ref)
         # Everyone else answers; the request waits for courses, whose command waits on Kafka.
-        waiting = await view_when(
-            orchestrator,
-            staff,
-            request_id,
-            what="identity, consent and HeiHallo answer while courses is down",
-            holds=lambda view: (
-                _only_courses_missing(view) and sub_processor_states(view) == ["confirmed"]
-            ),
+        request_id, waiting = await erasure_waiting_for_courses(
+            platform, orchestrator, staff, erased.learner.subject_ref
         )
         assert waiting["state"] == "in_progress", waiting
         assert await replies_stored(platform["courses"].database_url, request_id) == 0
@@ -158,7 +145,7 @@ async def test_a_participant_killed_inside_its_erasure_transaction_erases_once_a
                 staff,
                 request_id,
                 what="identity and consent reply while courses is stopped",
-                holds=_only_courses_missing,
+                holds=only_courses_missing,
             )
             await kill_service(platform["courses"])
             await lock.rollback()
@@ -240,17 +227,9 @@ async def test_the_orchestrator_killed_inside_the_completing_transaction_records
     erased = await enrolled_learner(platform, privacy_identity)
     # courses' reply shall be the last answer: it is redelivered from Kafka after the crash,
     # however long the restart takes (HeiHallo's callback retries would run out).
-    await kill_service(platform["courses"])
     async with orchestrator_client(platform) as orchestrator:
-        request_id = await file_erasure(orchestrator, staff, erased.learner.subject_ref)
-        await view_when(
-            orchestrator,
-            staff,
-            request_id,
-            what="identity, consent and HeiHallo answer while courses is down",
-            holds=lambda view: (
-                _only_courses_missing(view) and sub_processor_states(view) == ["confirmed"]
-            ),
+        request_id, _ = await erasure_waiting_for_courses(
+            platform, orchestrator, staff, erased.learner.subject_ref
         )
         async with connected(orchestrator_dsn) as blocker:
             lock = blocker.transaction()
