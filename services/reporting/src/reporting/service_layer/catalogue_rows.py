@@ -21,23 +21,12 @@ from reporting.service_layer.event_time import event_time
 
 
 async def _course_title(
-    conn: asyncpg.Connection, event: ReceivedEvent, course: contracts.CourseCreated
+    conn: asyncpg.Connection,
+    event: ReceivedEvent,
+    course: contracts.CourseCreated | contracts.CourseDraftRevised,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO courses (course_id, title, published_version, updated_at) "
-        "VALUES ($1, $2, NULL, $3) "
-        "ON CONFLICT (course_id) DO UPDATE SET title = EXCLUDED.title, "
-        "updated_at = EXCLUDED.updated_at",
-        course.course_id,
-        course.title,
-        event_time(event),
-    )
-
-
-async def _draft_revised(
-    conn: asyncpg.Connection, event: ReceivedEvent, course: contracts.CourseDraftRevised
-) -> None:
-    # Only the title matters before publication: answers come for published versions only.
+    # A new course or a revised draft: only the title matters before publication (answers
+    # come for published versions only).
     await conn.execute(
         "INSERT INTO courses (course_id, title, published_version, updated_at) "
         "VALUES ($1, $2, NULL, $3) "
@@ -118,7 +107,7 @@ Handler = Callable[[asyncpg.Connection, ReceivedEvent, IntegrationEvent], Awaita
 # event type -> the handler of its contract.
 HANDLERS: Final[dict[str, Handler]] = {
     contracts.CourseCreated.event_type: _course_title,  # type: ignore[dict-item]
-    contracts.CourseDraftRevised.event_type: _draft_revised,  # type: ignore[dict-item]
+    contracts.CourseDraftRevised.event_type: _course_title,  # type: ignore[dict-item]
     contracts.CoursePublished.event_type: _published,  # type: ignore[dict-item]
     contracts.CourseAssigned.event_type: _assigned,  # type: ignore[dict-item]
 }
