@@ -21,10 +21,12 @@ is ``ACK_FIRST``: auto-commit before the handler runs, so a crash loses the mess
   the retries and the dead-letter topic are explicit here.
 - Batch subscribers (``batch=True``) get the whole fetched batch as one message, which the
   middleware can retry but not dead-letter in part. They dead-letter each bad record alone
-  with ``dead_letter_record`` (same headers, counter and log line as the middleware) and
-  raise only for a failure of the whole batch: the middleware retries it in place, then lets
-  the error escape, and ``NACK_ON_ERROR`` seeks every partition of the batch back to its
-  first record (FastStream 0.7's ``KafkaAckableMessage.nack``): the batch is read again.
+  with ``dead_letter_record`` (same headers, counter and log line as the middleware), retry
+  what may be a bad record's fault themselves with the middleware's own settings
+  (``retry_policy``), and raise only for a failure of the whole batch: the middleware retries
+  it in place, then lets the error escape, and ``NACK_ON_ERROR`` seeks every partition of the
+  batch back to its first record (FastStream 0.7's ``KafkaAckableMessage.nack``): the batch
+  is read again.
 - Handlers must be idempotent (delivery is at least once): apply effects with ``inbox.claim``
   in the effect's transaction.
 
@@ -79,6 +81,7 @@ __all__ = [
     "dead_letter_topic",
     "event_from_message",
     "make_broker",
+    "retry_policy",
 ]
 
 logger = logging.getLogger(__name__)
@@ -220,6 +223,20 @@ class _RetryThenDeadLetterScope(BaseMiddleware[Any, Any]):
             consumer_group=str(getattr(handler, "group_id", "") or ""),
             failed_at=self.policy.clock(),
         )
+
+
+def retry_policy(broker: KafkaBroker) -> RetryThenDeadLetter:
+    """The ``RetryThenDeadLetter`` installed on ``broker`` (by ``make_broker``), or the
+    defaults if it has none.
+
+    For batch handlers, which retry a batch that may hold a bad record themselves (the
+    middleware cannot dead-letter a part of it): its ``max_attempts``, ``backoff`` and
+    ``sleep`` are the ones single messages get, so one setting governs both.
+    """
+    for middleware in broker.middlewares:
+        if isinstance(middleware, RetryThenDeadLetter):
+            return middleware
+    return RetryThenDeadLetter()
 
 
 async def dead_letter_record(

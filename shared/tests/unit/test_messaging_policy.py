@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pydantic
 import pytest
+from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
 
 from byggrygg_shared.messaging import (
@@ -14,6 +15,7 @@ from byggrygg_shared.messaging import (
     dead_letter_topic,
     describe_error,
     make_broker,
+    retry_policy,
 )
 
 
@@ -58,3 +60,15 @@ def test_commit_after_processing_is_the_chosen_ack_policy() -> None:
 def test_at_least_one_attempt_is_required() -> None:
     with pytest.raises(ValueError, match="max_attempts"):
         RetryThenDeadLetter(max_attempts=0)
+
+
+def test_batch_handlers_find_the_brokers_own_retry_settings() -> None:
+    backoff = Backoff(initial=0.5)
+    broker = make_broker("127.0.0.1:1", max_attempts=7, backoff=backoff)
+    policy = retry_policy(broker)
+    assert (policy.max_attempts, policy.backoff) == (7, backoff)
+
+
+def test_a_broker_without_the_middleware_gives_the_default_retry_settings() -> None:
+    policy = retry_policy(KafkaBroker("127.0.0.1:1"))
+    assert (policy.max_attempts, policy.backoff) == (5, Backoff())

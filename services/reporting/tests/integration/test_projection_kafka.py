@@ -22,6 +22,7 @@ from byggrygg_shared.messaging import Backoff
 from byggrygg_shared.subscriptions import Subscriptions
 from reporting.bootstrap import Runtime
 from reporting.entrypoints import consumers
+from reporting.service_layer import batch_attempts
 from reporting.service_layer.projection import Decoded, lock_subject
 
 from ....participant_testing import eventually, produce
@@ -39,13 +40,18 @@ class Topics:
         self.catalogue, self.enrolment, self.commands = catalogue, enrolment, commands
 
 
-@pytest.fixture
-async def topics(new_topic: NewTopic) -> Topics:
+async def new_topics(new_topic: NewTopic) -> Topics:
+    """Courses' topics of a test (the enrolment topic with two partitions and its .dlq)."""
     enrolment = await new_topic("reporting-enrolment", partitions=2)
     await new_topic(f"{enrolment}.dlq")
     return Topics(
         await new_topic("reporting-catalogue"), enrolment, await new_topic("reporting-commands")
     )
+
+
+@pytest.fixture
+async def topics(new_topic: NewTopic) -> Topics:
+    return await new_topics(new_topic)
 
 
 def story_of(topics: Topics) -> tuple[CourseStory, list[Enrolment]]:
@@ -72,8 +78,7 @@ def subscriptions(runtime: Runtime, topics: Topics, group: str, **options: Any) 
             enrolment_topic=topics.enrolment,
             privacy_command_topic=topics.commands,
         ),
-        backoff=FAST,
-        **options,
+        **{"backoff": FAST, **options},
     )
 
 
@@ -229,7 +234,7 @@ async def test_a_batch_whose_transaction_fails_is_applied_again_and_nothing_is_l
     story, _ = story_of(topics)
     await produce(kafka_bootstrap, *story.records)
     calls: list[set[str]] = []
-    apply = consumers.apply_or_isolate
+    apply = batch_attempts.apply_or_isolate
 
     async def fails_the_first_time(conn: asyncpg.Connection, items: Any, **options: Any) -> Any:
         calls.append({item.event.id for item in items})
@@ -238,7 +243,7 @@ async def test_a_batch_whose_transaction_fails_is_applied_again_and_nothing_is_l
             raise ConnectionResetError("the database went away")  # ...then it fails
         return refused
 
-    monkeypatch.setattr(consumers, "apply_or_isolate", fails_the_first_time)
+    monkeypatch.setattr(batch_attempts, "apply_or_isolate", fails_the_first_time)
     group = f"reporting-batch-{uuid.uuid4().hex[:8]}"
 
     async with subscriptions(runtime, topics, group, max_attempts=max_attempts).running():

@@ -9,8 +9,12 @@ every new broker to add the subscribers; bootstrap runs them beside the API.
   idempotent upserts, so a batch read again changes nothing), and its offsets are committed
   once, after that transaction committed (``NACK_ON_ERROR``; a kill -9 before it re-reads the
   batch). A record that cannot be read or stored goes alone to ``<topic>.dlq``; the rest of
-  the batch is projected. A failure of the batch itself (the database) raises: the batch is
-  retried, then read again, nothing skipped. Events reporting does not project are passed over.
+  the batch is projected. A batch that fails for another reason than the infrastructure (a
+  bug a record triggers) is retried with the broker's attempts and back-off, then applied
+  record by record, and the records that still fail go alone to ``<topic>.dlq``
+  (``service_layer.batch_attempts``). A failure of the infrastructure (the database, the
+  connection) raises: the batch is retried, then read again, nothing skipped and nothing
+  dead-lettered. Events reporting does not project are passed over.
 - ``privacy.commands.reporting.v1``: the privacy orchestrator's commands, run by the shared
   ``byggrygg_shared.participant.Participant`` with reporting's effects
   (``service_layer.privacy_commands``): inbox claim, effects and reply in one transaction.
@@ -30,15 +34,14 @@ from aiokafka import ConsumerRecord
 from faststream.kafka.annotations import KafkaBroker, KafkaMessage
 from faststream.kafka.broker.registrator import KafkaRegistrator
 
-from byggrygg_shared.db import transaction
-from byggrygg_shared.messaging import dead_letter_record
+from byggrygg_shared.messaging import RetryThenDeadLetter, dead_letter_record, retry_policy
 from byggrygg_shared.metrics import record_batch_lag
 from byggrygg_shared.participant import register_participant
 from byggrygg_shared.subscriptions import RegisterSubscribers
+from reporting.service_layer.batch_attempts import apply_with_attempts
 from reporting.service_layer.projection import (
     COURSE_EVENT_TYPES,
     OPS_EVENT_TYPES,
-    apply_or_isolate,
     decode_records,
 )
 
@@ -58,13 +61,21 @@ async def project_records(
     publisher: KafkaBroker,
     *,
     group_id: str,
+    retries: RetryThenDeadLetter | None = None,
 ) -> None:
-    """Project a fetched batch in one transaction; then dead-letter, each alone, the records
-    that could not be read or stored. Raises (the batch is read again, nothing committed) if
-    the transaction or a dead letter fails."""
+    """Project a fetched batch in one transaction (several attempts if it fails for a bug,
+    with ``retries``' settings: the broker's by default); then dead-letter, each alone, the
+    records that could not be read, stored or applied. Raises (the batch is read again,
+    nothing committed, nothing dead-lettered) if the database fails or a dead letter does."""
+    policy = retries or retry_policy(publisher)
     decoded = decode_records(records, accepted)
-    async with transaction(pool) as conn:
-        refused = await apply_or_isolate(conn, decoded.items)
+    refused = await apply_with_attempts(
+        pool,
+        decoded.items,
+        max_attempts=policy.max_attempts,
+        backoff=policy.backoff,
+        sleep=policy.sleep,
+    )
     # After the commit: a crash in between reads the batch again, and the projection is
     # idempotent (at worst a record is dead-lettered twice, never lost).
     for rejected in sorted((*decoded.unreadable, *refused), key=lambda r: r.position):

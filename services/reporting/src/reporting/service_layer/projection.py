@@ -17,6 +17,9 @@ projection; ``apply_event`` is the same path for one event.
 - **A record the database refuses** (a value out of a column's range: ``RECORD_ERRORS``) would
   fail its whole batch; ``apply_or_isolate`` then applies the batch again one record per
   savepoint and reports the refused ones (dead-lettered or skipped as unreadable ones are).
+  On request (``bugs_too``: the live projection's last attempt, ``batch_attempts``) a record
+  that makes the code raise anything else is isolated the same way; errors of the
+  infrastructure (``failures.TRANSIENT_ERRORS``) never are: they fail the batch.
 
 Privacy: people erased on request (``erased_subjects``) are never linked again (R16), and the
 live projection holds their subject locks for the whole batch (``enrolment_rows``). Free text
@@ -25,7 +28,7 @@ is stored only as the key-ring token it travels as.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -44,6 +47,7 @@ from reporting.service_layer.enrolment_rows import (
     unlink_enrolments,
 )
 from reporting.service_layer.event_time import period_of
+from reporting.service_layer.failures import RECORD_ERRORS, is_record_error, is_transient
 from reporting.service_layer.ops_projection import OPS_EVENT_TYPES, apply_ops_contract
 
 __all__ = [
@@ -65,12 +69,6 @@ __all__ = [
 
 COURSE_EVENT_TYPES: Final = frozenset(catalogue_rows.HANDLERS) | enrolment_rows.EVENT_TYPES
 ALL_EVENT_TYPES: Final = COURSE_EVENT_TYPES | OPS_EVENT_TYPES
-
-# Errors of one record's values, not of the database or the batch: retrying cannot help.
-RECORD_ERRORS: Final[tuple[type[Exception], ...]] = (
-    asyncpg.DataError,
-    asyncpg.IntegrityConstraintViolationError,
-)
 
 
 @dataclass(frozen=True)
@@ -166,30 +164,74 @@ async def apply_batch(
 
 
 async def apply_or_isolate(
-    conn: asyncpg.Connection, items: Sequence[Projectable], *, lock_subjects: bool = True
+    conn: asyncpg.Connection,
+    items: Sequence[Projectable],
+    *,
+    lock_subjects: bool = True,
+    bugs_too: bool = False,
+    failed_before: int = 0,
 ) -> list[Rejected]:
-    """Apply the batch in a savepoint of the caller's transaction; if the database refuses a
-    record (``RECORD_ERRORS``), apply the batch again one record per savepoint and return the
-    refused ones. Any other error is the batch's (the database, the connection) and raises:
-    the caller's transaction fails and the batch is read again."""
+    """Apply the batch in a savepoint of the caller's transaction; if a record fails it, apply
+    the batch again one record per savepoint and return the records that still fail (in read
+    order, the others applied as one by one would).
+
+    A record fails the batch when the database refuses its values (``RECORD_ERRORS``) and,
+    with ``bugs_too``, when the code raises anything else that is not transient (a bug the
+    record triggers). Any other error raises: the caller's transaction fails and the batch is
+    applied again; above all a transient one (``failures.is_transient``: the connection, the
+    server) always raises, from the batch or from any record, so that no healthy record is
+    ever reported. ``failed_before`` is how many times the caller already tried the batch
+    (the attempts the rejected records report: those, the batch's here, and their own).
+    """
+
+    def isolates(error: Exception) -> bool:
+        if is_transient(error):
+            return False
+        return bugs_too or is_record_error(error)
+
     try:
         async with conn.transaction():
             await apply_batch(conn, items, lock_subjects=lock_subjects)
-    except RECORD_ERRORS:
-        pass
+    except Exception as error:
+        if not isolates(error):
+            raise
     else:
         return []
-    # Rare: the slow path, exact all the same (a batch of one is applied as one by one).
+    # Rare: the slow path, exact all the same (a batch of one is applied as one by one). It
+    # runs outside the handler above, so a record's error is not chained to the batch's.
+    return await _apply_one_by_one(
+        conn,
+        items,
+        isolates,
+        lock_subjects=lock_subjects,
+        attempts=failed_before + 2,
+    )
+
+
+async def _apply_one_by_one(
+    conn: asyncpg.Connection,
+    items: Sequence[Projectable],
+    isolates: Callable[[Exception], bool],
+    *,
+    lock_subjects: bool,
+    attempts: int,
+) -> list[Rejected]:
     rejected: list[Rejected] = []
-    await erased_among(  # the locks again, up front (the failed savepoint released them)
+    # The locks again, up front and in sorted order (the failed savepoint released them):
+    # taking them per record would break the lock order rule of ``erased_among``.
+    await erased_among(
         conn, (event.subject_ref for _, event in _enrolment_events(items)), lock=lock_subjects
     )
     for item in items:
         try:
             async with conn.transaction():
                 await apply_batch(conn, [item], lock_subjects=lock_subjects)
-        except RECORD_ERRORS as error:
-            rejected.append(Rejected(item.position, error, attempts=2))
+        except Exception as error:
+            # The savepoint's rollback went through (else its own error would be here, and
+            # transient): the connection is sound and the error is this record's.
+            if not isolates(error):
+                raise
+            rejected.append(Rejected(item.position, error, attempts=attempts))
     return rejected
 
 
