@@ -8,6 +8,8 @@ schema alembic migrates (the migrations test compares them).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import asyncpg
@@ -15,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable, SetTableComment
 
+from byggrygg_shared.messaging import Backoff
 from reporting.adapters.tables import OPS_READ_MODELS, READ_MODELS
 
 # Every table a rebuild drops and refills: courses' read models and the ops read
@@ -24,6 +27,13 @@ REBUILT: Final[tuple[sa.Table, ...]] = (*READ_MODELS, *OPS_READ_MODELS)
 REBUILD_SCHEMA: Final = "reporting_rebuild"
 LIVE_SCHEMA: Final = "public"
 _DIALECT: Final = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+# The swap's lock (``lock_live_tables``): each try waits at most LOCK_WAIT seconds for the
+# tables, below PostgreSQL's default deadlock_timeout (1 s), so in a lock cycle the swap gives
+# way before anybody is ended; about a minute of tries in all before it gives up.
+LOCK_WAIT: Final = 0.2
+LOCK_TRIES: Final = 60
+LOCK_BACKOFF: Final = Backoff(initial=0.05, multiplier=2.0, maximum=1.0)
 
 
 def _ddl(schema: str) -> list[str]:
@@ -57,10 +67,47 @@ async def use_scratch_tables(conn: asyncpg.Connection) -> None:
     await conn.execute(f"SET LOCAL search_path TO {REBUILD_SCHEMA}, {LIVE_SCHEMA}")
 
 
-async def lock_live_tables(conn: asyncpg.Connection) -> None:
-    """Stop the live projection and queries on the read models until the transaction ends."""
+async def lock_live_tables(
+    conn: asyncpg.Connection,
+    *,
+    wait: float = LOCK_WAIT,
+    tries: int = LOCK_TRIES,
+    backoff: Backoff = LOCK_BACKOFF,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Stop the live projection and queries on the read models until the transaction ends
+    (the first statement of the caller's transaction).
+
+    ``LOCK TABLE`` takes its tables one after the other, while the live projection and the
+    queries take them in orders of their own: a batch writes ``answers`` before it completes
+    an enrolment in ``enrolments``, the statistics read ``answers JOIN enrolments``, catalogue
+    and ops events come in any order. Holding the first tables while waiting for a later one
+    could close a cycle with such a transaction, and PostgreSQL would end the swap (it waits
+    first, so its deadlock check fires first) after the whole replay. So a try waits at most
+    ``wait`` seconds (``lock_timeout``, below ``deadlock_timeout``'s 1 s), then gives back the
+    tables it got (a savepoint) and, after a pause, tries again: the others' transactions are
+    short. Raises ``LockNotAvailableError`` after ``tries`` tries.
+
+    Erasures (``service_layer.privacy_commands``) are no such risk: they take a person's
+    subject lock, which the swap never takes (the rebuild applies without subject locks,
+    ``projection.apply_batch``), then ``enrolments`` and then ``answers``, the order of the
+    list here. An erasure that waits for the tables resumes after the swap on the new ones.
+    """
     names = ", ".join(f"{LIVE_SCHEMA}.{table.name}" for table in REBUILT)
-    await conn.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+    for attempt in range(1, tries + 1):
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL lock_timeout = {round(wait * 1000)}")
+                await conn.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+                # Back to the session's for the rest of the swap (kept on release).
+                await conn.execute("SET LOCAL lock_timeout TO DEFAULT")
+            return
+        except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+            # A deadlock error too: a server whose deadlock_timeout is shorter than `wait`
+            # may end the swap before its lock_timeout does.
+            if attempt >= tries:
+                raise
+        await sleep(backoff.delay(attempt))
 
 
 async def swap_in(conn: asyncpg.Connection) -> None:

@@ -10,7 +10,9 @@
    subscribers' code path (``projection.decode_records`` and ``apply_or_isolate``);
    unqualified names resolve to the copies;
 3. one transaction swaps: it locks the live read models (the live projection and the queries
-   wait), applies what arrived on the topics since step 2 started, applies the erasures made
+   wait; ``rebuild_schema.lock_live_tables`` gives way and tries again rather than deadlock
+   with a transaction that took the tables in another order), applies what arrived on the
+   topics since step 2 started, applies the erasures made
    meanwhile (``erased_subjects``: a person erased during the rebuild stays unlinked), drops
    the live tables and moves the copies in. Waiting statements then resolve the names again
    and continue on the new tables; the live projection's upserts are idempotent, so events it
@@ -21,9 +23,13 @@ batches, from the privacy topics ``privacy.requests.v1`` and ``privacy.replies.v
 (``reporting rebuild`` includes them when the deployment has them).
 
 Records the live subscribers dead-letter (not a CloudEvent, an invalid payload, a value the
-database refuses) are skipped here and counted. The rebuild takes no subject locks
-(``projection.apply_batch`` says why). The result equals the live projection's (a test
-compares them).
+database refuses) are skipped here and counted. A record that makes the code raise anything
+else (a bug) stops the rebuild, its transaction rolled back and the live tables untouched,
+where the live subscribers retry and then dead-letter it: a bug every record triggers would
+otherwise swap in empty tables. The rebuild takes no subject locks
+(``projection.apply_batch`` says why), so an erasure running during the swap waits for the
+tables holding only its person's lock, and resumes on the new tables: no deadlock with it.
+The result equals the live projection's (a test compares them).
 """
 
 from __future__ import annotations
