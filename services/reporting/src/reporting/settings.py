@@ -24,8 +24,10 @@ class ReportingSettings(PlatformSettings):
     reporting_consumer_group: str = Field(
         default="reporting",
         min_length=1,
-        description="Kafka consumer group of every reporting subscriber; a test harness gives "
-        "each session its own (BYGGRYGG_REPORTING_CONSUMER_GROUP).",
+        description="Kafka consumer group of reporting's read models; the privacy participant "
+        "and the ops read model read in groups named after it (<group>.privacy-commands, "
+        "<group>.ops: no subscriber's join rebalances another); a test harness gives each "
+        "session its own (BYGGRYGG_REPORTING_CONSUMER_GROUP).",
     )
     reporting_privacy_command_topic: str = Field(
         default="privacy.commands.reporting.v1",

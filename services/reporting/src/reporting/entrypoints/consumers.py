@@ -21,6 +21,14 @@ every new broker to add the subscribers; bootstrap runs them beside the API.
 - ``privacy.requests.v1`` and ``privacy.replies.v1`` (``register_ops_consumers``): the ops
   read model, batched the same way (``service_layer.ops_projection``).
 
+Consumer groups: each of the three subscribers has a group of its own, named after the
+service's (``participant_group``, ``ops_group``; the read models' keeps the service's name).
+In one shared group, every member that joins rebalances the others: the read models'
+consumer, joined first, lost its partitions when the participant joined and got them back
+only at its next heartbeat (about 3 s without projecting, at every start). Nothing depends on
+their sharing a group: each reads topics of its own, commits its own offsets, and the ops
+page lists the lag per group whatever the groups are called.
+
 A served reporting registers all of them (``register_all_consumers``); tests register the
 groups they exercise.
 """
@@ -52,6 +60,16 @@ if TYPE_CHECKING:
 BATCH_MAX_RECORDS: Final = 500
 
 Records = tuple[ConsumerRecord[Any, Any], ...]
+
+
+def participant_group(group: str) -> str:
+    """The privacy participant's consumer group, beside the read models' ``group``."""
+    return f"{group}.privacy-commands"
+
+
+def ops_group(group: str) -> str:
+    """The ops read model's consumer group, beside the read models' ``group``."""
+    return f"{group}.ops"
 
 
 async def project_records(
@@ -97,7 +115,8 @@ def register_consumers(
     privacy_command_topic: str | None = None,
 ) -> RegisterSubscribers:
     """The subscribers of reporting, bound to the runtime's pool; topics and group default to
-    the runtime's settings (tests pass their own)."""
+    the runtime's settings (tests pass their own). The read models' subscriber reads in
+    ``group``, the participant in ``participant_group(group)``."""
     settings = runtime.settings
     pool = runtime.pool
     group = group_id or settings.reporting_consumer_group
@@ -122,7 +141,7 @@ def register_consumers(
         register_participant(
             broker,
             runtime.participant,
-            group_id=group,
+            group_id=participant_group(group),
             topic=privacy_command_topic or settings.reporting_privacy_command_topic,
         )
 
@@ -138,10 +157,11 @@ def register_ops_consumers(
     replies_topic: str | None = None,
 ) -> RegisterSubscribers:
     """The ops read model's subscriber (privacy.requests.v1 and privacy.replies.v1), bound to
-    the runtime's pool; topics and group default to the runtime's settings."""
+    the runtime's pool; topics default to the runtime's settings, the group to
+    ``ops_group`` of the service's."""
     settings = runtime.settings
     pool = runtime.pool
-    group = group_id or settings.reporting_consumer_group
+    group = group_id or ops_group(settings.reporting_consumer_group)
 
     async def project_ops(message: KafkaMessage, publisher: KafkaBroker) -> None:
         records: Records = message.raw_message
