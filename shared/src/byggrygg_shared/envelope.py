@@ -32,6 +32,19 @@ names ``[a-z0-9]+`` and not ``data``, JSON data read as UTF-8), and the SDK stay
 ``test_envelope_sdk_parity`` feeds generated and mutated records to both and requires the same
 verdict and the same attributes.
 
+``read_contract`` is the same reading for a consumer that wants only the typed contract (a
+batch projector: reporting's reads 100,000 records in seconds): the same verdict and the same
+contract as ``from_kafka_record(...).contract()``, without the intermediate JSON document.
+Records of the shape the platform writes (the known ``ce_*`` headers once each, UTF-8, the
+canonical time, ``application/json``, the contract's current version) take a fast path: the
+headers read in one loop, and the value validated by pydantic straight from its bytes
+(``model_validate_json``: one pass in Rust instead of ``json.loads`` and then validating the
+Python objects, about 2 us instead of 5). Anything else, and any record the fast path does not
+accept, is read by ``from_kafka_record`` and ``contract()`` themselves, so every refusal is
+theirs, with their exception and message: the fast path may only accept, and only what they
+accept, with an equal contract (``test_read_contract`` compares them on generated and mutated
+records).
+
 ``EventMetadata`` is what a command handler knows about the event it is about to append: its
 id, when it happened, and the correlation/causation chain.
 """
@@ -41,7 +54,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -49,6 +62,7 @@ from uuid import UUID
 
 from cloudevents.core.formats.json import JSONFormat
 from dateutil.parser import isoparse
+from pydantic import ValidationError
 
 from byggrygg_shared.contracts import registry
 from byggrygg_shared.contracts.base import IntegrationEvent
@@ -61,9 +75,11 @@ __all__ = [
     "EventMetadata",
     "KafkaRecord",
     "MalformedEvent",
+    "ReceivedContract",
     "ReceivedEvent",
     "from_kafka_record",
     "kafka_record",
+    "read_contract",
     "source_of",
     "to_kafka_record",
 ]
@@ -210,6 +226,41 @@ class ReceivedEvent:
         return registry.decode(self.type, self.data)
 
 
+@dataclass(frozen=True, slots=True)
+class ReceivedContract:
+    """An event read from Kafka by ``read_contract``: its CloudEvents attributes and its typed
+    contract (resolved, upcast, validated), without the JSON document it was read from."""
+
+    id: str
+    type: str
+    event_type: str  # the version-less type, e.g. ``no.byggrygg.identity.UserCreated``
+    source: str
+    subject: str | None
+    time: datetime | None
+    correlation_id: str
+    causation_id: str | None
+    tenant_id: str | None
+    dataschema: str | None
+    contract: IntegrationEvent
+
+    @classmethod
+    def of(cls, event: ReceivedEvent) -> ReceivedContract:
+        """A received event's contract (``event.contract()``, which may raise) and attributes."""
+        return cls(
+            id=event.id,
+            type=event.type,
+            event_type=event.event_type,
+            source=event.source,
+            subject=event.subject,
+            time=event.time,
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            tenant_id=event.tenant_id,
+            dataschema=event.dataschema,
+            contract=event.contract(),
+        )
+
+
 def to_kafka_record(
     stored: StoredEvent, *, topic: str, source_service: str | None = None
 ) -> KafkaRecord:
@@ -332,6 +383,124 @@ def from_kafka_record(
         dataschema=attributes.get("dataschema"),
         key=key,
     )
+
+
+def read_contract(
+    headers: HeaderInput,
+    value: bytes | None,
+    *,
+    key: bytes | None = None,
+    accepted: Collection[str],
+) -> ReceivedContract | None:
+    """The record's contract if its event type (version-less) is one of ``accepted``; None
+    for another type of the platform's or a type string that is not one (passed over, as a
+    consumer does with ``event_type`` raising ``UnknownEventType``).
+
+    Raises exactly what ``from_kafka_record(headers, value, key=key)`` and then
+    ``.contract()`` raise, for the same records (module docstring: the fast path only ever
+    accepts, and falls back to them for anything it does not)."""
+    fast = _read_platform_contract(headers, value, key, accepted)
+    if fast is not None:
+        return fast
+    event = from_kafka_record(headers, value, key=key)
+    try:
+        if event.event_type not in accepted:
+            return None
+    except registry.UnknownEventType:  # not even a type string of the platform's
+        return None
+    return ReceivedContract.of(event)
+
+
+# The headers the platform's records carry (``kafka_record``), each an attribute of the fast
+# path; a record with any other header is read by ``from_kafka_record``.
+_FAST_HEADERS: Final = {
+    "ce_specversion": "specversion",
+    "ce_id": "id",
+    "ce_source": "source",
+    "ce_type": "type",
+    "ce_time": "time",
+    "ce_subject": "subject",
+    "ce_dataschema": "dataschema",
+    "ce_correlationid": "correlationid",
+    "ce_causationid": "causationid",
+    "ce_tenantid": "tenantid",
+    "content-type": "datacontenttype",
+}
+
+
+def _read_platform_contract(
+    headers: HeaderInput, value: bytes | None, key: bytes | None, accepted: Collection[str]
+) -> ReceivedContract | None:
+    """The fast path of ``read_contract``; None wherever it is not sure to read the record as
+    the slow path would (that one then reads it, accepts it, passes it over or refuses it)."""
+    if isinstance(headers, Mapping) or not value:
+        return None
+    attributes: dict[str, str] = {}
+    try:
+        for name, raw in headers:
+            attribute = _FAST_HEADERS.get(name)
+            if attribute is None or attribute in attributes or type(raw) is not bytes:
+                return None
+            attributes[attribute] = raw.decode("utf-8")
+        if key is not None:
+            key.decode("utf-8")
+        value.decode("utf-8")  # as json.loads reads it: the validator must not see other bytes
+    except UnicodeDecodeError:
+        return None
+    if attributes.get("specversion") != "1.0" or attributes.get(
+        "datacontenttype", CONTENT_TYPE
+    ) != (CONTENT_TYPE):
+        return None
+    event_id, source, ce_type = (
+        attributes.get("id"),
+        attributes.get("source"),
+        attributes.get("type"),
+    )
+    if not (event_id and source and ce_type):
+        return None
+    # Optional attributes must not be empty (the slow path refuses those: its message).
+    if "" in (attributes.get(name) for name in ("subject", "dataschema", "time")):
+        return None
+    text_time = attributes.get("time")
+    moment: datetime | None = None
+    if text_time is not None:
+        if not _CANONICAL_TIME.fullmatch(text_time):
+            return None
+        moment = datetime.fromisoformat(text_time)
+    contract_class = _current_contract(ce_type, accepted)
+    if contract_class is None:
+        return None
+    try:
+        contract = contract_class.model_validate_json(value)
+    except ValidationError:
+        return None  # the slow path says why, in its words
+    correlation = attributes.get("correlationid")
+    return ReceivedContract(
+        id=event_id,
+        type=ce_type,
+        event_type=contract_class.event_type,
+        source=source,
+        subject=attributes.get("subject"),
+        time=moment,
+        correlation_id=correlation or event_id,
+        causation_id=attributes.get("causationid") or None,
+        tenant_id=attributes.get("tenantid") or None,
+        dataschema=attributes.get("dataschema"),
+        contract=contract,
+    )
+
+
+def _current_contract(ce_type: str, accepted: Collection[str]) -> type[IntegrationEvent] | None:
+    """The contract class of ``ce_type`` if it is an accepted type at its current version (no
+    upcasting needed); None otherwise (the slow path passes it over, upcasts or refuses)."""
+    try:
+        event_type, version = registry.parse_ce_type(ce_type)
+        if event_type not in accepted:
+            return None
+        contract_class = registry.resolve(ce_type)
+    except LookupError:  # UnknownEventType, UnsupportedEventVersion
+        return None
+    return contract_class if version == contract_class.event_version else None
 
 
 # What the CloudEvents v1 attribute rules (as the SDK checks them) need of a received record.

@@ -35,6 +35,7 @@ from byggrygg_shared.subscriptions import Subscriptions
 from reporting.adapters.kafka_health import KafkaProbe
 from reporting.entrypoints.api import create_app
 from reporting.entrypoints.consumers import register_all_consumers
+from reporting.gc_policy import settle_heap
 from reporting.service_layer.context import Dependencies
 from reporting.service_layer.ops import Ops
 from reporting.service_layer.privacy_commands import ReportingPrivacy
@@ -152,7 +153,9 @@ def ops_of(runtime: Runtime) -> Ops:
 
 
 async def _run_subscriptions(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Run reporting's Kafka subscribers (registered in `entrypoints/consumers.py`)."""
+    """Run reporting's Kafka subscribers (registered in `entrypoints/consumers.py`), the
+    start-up heap frozen first (`gc_policy`: the collector would walk it every few batches)."""
+    settle_heap()
     runtime.subscriptions = Subscriptions(
         bootstrap=runtime.settings.kafka_bootstrap,
         client_id=SERVICE,

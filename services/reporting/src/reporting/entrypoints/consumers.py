@@ -62,6 +62,15 @@ BATCH_MAX_RECORDS: Final = 500
 Records = tuple[ConsumerRecord[Any, Any], ...]
 
 
+async def records_as_body(message: KafkaMessage) -> Records:
+    """The batch subscribers' decoder: the batch's records, as they came. FastStream's own
+    would parse every record again into a message and ``json.loads`` its value, for a body
+    the handlers never read (they decode the records themselves, ``decode_records``): about
+    a quarter of the projector's time on a 100,000-record run."""
+    records: Records = message.raw_message
+    return records
+
+
 def participant_group(group: str) -> str:
     """The privacy participant's consumer group, beside the read models' ``group``."""
     return f"{group}.privacy-commands"
@@ -136,6 +145,7 @@ def register_consumers(
             auto_offset_reset="earliest",
             batch=True,
             max_records=BATCH_MAX_RECORDS,
+            decoder=records_as_body,
         )(project)
 
         register_participant(
@@ -176,6 +186,7 @@ def register_ops_consumers(
             auto_offset_reset="earliest",
             batch=True,
             max_records=BATCH_MAX_RECORDS,
+            decoder=records_as_body,
         )(project_ops)
 
     return register

@@ -16,13 +16,13 @@ import asyncpg
 
 from byggrygg_shared.contracts import courses as contracts
 from byggrygg_shared.contracts.base import IntegrationEvent
-from byggrygg_shared.envelope import ReceivedEvent
+from byggrygg_shared.envelope import ReceivedContract
 from reporting.service_layer.event_time import event_time
 
 
 async def _course_title(
     conn: asyncpg.Connection,
-    event: ReceivedEvent,
+    event: ReceivedContract,
     course: contracts.CourseCreated | contracts.CourseDraftRevised,
 ) -> None:
     # A new course or a revised draft: only the title matters before publication (answers
@@ -39,7 +39,7 @@ async def _course_title(
 
 
 async def _published(
-    conn: asyncpg.Connection, event: ReceivedEvent, course: contracts.CoursePublished
+    conn: asyncpg.Connection, event: ReceivedContract, course: contracts.CoursePublished
 ) -> None:
     await conn.execute(
         "INSERT INTO courses (course_id, title, published_version, updated_at) "
@@ -91,7 +91,7 @@ async def _published(
 
 
 async def _assigned(
-    conn: asyncpg.Connection, event: ReceivedEvent, course: contracts.CourseAssigned
+    conn: asyncpg.Connection, event: ReceivedContract, course: contracts.CourseAssigned
 ) -> None:
     await conn.execute(
         "INSERT INTO course_assignments (course_id, organisation_id, assigned_at) "
@@ -102,7 +102,7 @@ async def _assigned(
     )
 
 
-Handler = Callable[[asyncpg.Connection, ReceivedEvent, IntegrationEvent], Awaitable[None]]
+Handler = Callable[[asyncpg.Connection, ReceivedContract, IntegrationEvent], Awaitable[None]]
 
 # event type -> the handler of its contract.
 HANDLERS: Final[dict[str, Handler]] = {

@@ -25,7 +25,7 @@ from uuid import UUID
 import asyncpg
 
 from byggrygg_shared.contracts import courses as contracts
-from byggrygg_shared.envelope import ReceivedEvent
+from byggrygg_shared.envelope import ReceivedContract
 from reporting.service_layer.event_time import event_time, period_of
 
 EnrolmentEvent: TypeAlias = (
@@ -128,7 +128,7 @@ class _Segment:
             return enrolment not in self.erasures
         return True
 
-    def add(self, received: ReceivedEvent, event: EnrolmentEvent) -> None:
+    def add(self, received: ReceivedContract, event: EnrolmentEvent) -> None:
         at = event_time(received)
         match event:
             case contracts.EnrolmentStarted():
@@ -239,7 +239,7 @@ async def _apply_segment(conn: asyncpg.Connection, segment: _Segment) -> None:
 
 async def apply_enrolment_events(
     conn: asyncpg.Connection,
-    events: Sequence[tuple[ReceivedEvent, EnrolmentEvent]],
+    events: Sequence[tuple[ReceivedContract, EnrolmentEvent]],
     erased: frozenset[str],
 ) -> None:
     """Apply ``events`` (in the order read) to ``enrolments`` and ``answers``; ``erased`` are

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from byggrygg_shared.envelope import ReceivedEvent
+from byggrygg_shared.envelope import ReceivedContract, ReceivedEvent
 
 
 def period_of(moment: datetime) -> date:
@@ -13,7 +13,7 @@ def period_of(moment: datetime) -> date:
     return date(utc.year, utc.month, 1)
 
 
-def event_time(event: ReceivedEvent) -> datetime:
+def event_time(event: ReceivedContract | ReceivedEvent) -> datetime:
     """The event's CloudEvents ``time``; the epoch for a foreign event without one, so a
     replay still gives the same rows."""
     return event.time or datetime(1970, 1, 1, tzinfo=UTC)

@@ -37,7 +37,7 @@ from aiokafka import ConsumerRecord
 
 from byggrygg_shared.contracts.base import IntegrationEvent
 from byggrygg_shared.contracts.registry import UnknownEventType
-from byggrygg_shared.envelope import ReceivedEvent, from_kafka_record
+from byggrygg_shared.envelope import ReceivedContract, ReceivedEvent, read_contract
 from byggrygg_shared.messaging import PERMANENT_ERRORS
 from reporting.service_layer import catalogue_rows, enrolment_rows
 from reporting.service_layer.enrolment_rows import (
@@ -71,13 +71,16 @@ COURSE_EVENT_TYPES: Final = frozenset(catalogue_rows.HANDLERS) | enrolment_rows.
 ALL_EVENT_TYPES: Final = COURSE_EVENT_TYPES | OPS_EVENT_TYPES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Projectable:
     """One record's event, decoded and validated; ``position`` is its record's in the batch."""
 
     position: int
-    event: ReceivedEvent
-    contract: IntegrationEvent
+    event: ReceivedContract
+
+    @property
+    def contract(self) -> IntegrationEvent:
+        return self.event.contract
 
 
 @dataclass(frozen=True)
@@ -105,31 +108,36 @@ def _decode_event(
             return None
     except UnknownEventType:  # not even a type string of the platform's
         return None
-    return Projectable(position, event, event.contract())
+    return Projectable(position, ReceivedContract.of(event))
 
 
 def decode_records(
     records: Sequence[ConsumerRecord[Any, Any]], accepted: frozenset[str]
 ) -> Decoded:
     """Decode each record: the events of the ``accepted`` types, and those that cannot be
-    read (each alone: a bad record does not spoil the others)."""
+    read (each alone: a bad record does not spoil the others).
+
+    ``envelope.read_contract``: each record checked to be a CloudEvent of a known type whose
+    payload validates against its contract, read straight from its bytes (the projection
+    needs the contract and the time, not the JSON document)."""
     items: list[Projectable] = []
     unreadable: list[Rejected] = []
     for position, record in enumerate(records):
         try:
-            event = from_kafka_record(record.headers or (), record.value, key=record.key)
-            item = _decode_event(event, accepted, position)
+            event = read_contract(
+                record.headers or (), record.value, key=record.key, accepted=accepted
+            )
         except PERMANENT_ERRORS as error:
             unreadable.append(Rejected(position, error))
             continue
-        if item is not None:
-            items.append(item)
+        if event is not None:
+            items.append(Projectable(position, event))
     return Decoded(tuple(items), tuple(unreadable))
 
 
 def _enrolment_events(
     items: Sequence[Projectable],
-) -> list[tuple[ReceivedEvent, EnrolmentEvent]]:
+) -> list[tuple[ReceivedContract, EnrolmentEvent]]:
     return [
         (item.event, cast(EnrolmentEvent, item.contract))
         for item in items
