@@ -56,8 +56,12 @@ from reporting.service_layer.projection import (
 if TYPE_CHECKING:
     from reporting.bootstrap import Runtime
 
-# Records per batch: one transaction and one offset commit each (the rebuild reads as many).
-BATCH_MAX_RECORDS: Final = 500
+# Records per batch: one transaction and one offset commit each. 2,000 rather than 500: a
+# batch's fixed costs (the statements' round trips and plans, the commit's WAL flush, the
+# offset commit) then weigh a quarter as much per record, about a fifth more throughput on
+# the projector bench; an erasure waits for at most one batch's transaction (a few tenths
+# of a second) for its subject lock. The rebuild reads batches of its own size.
+BATCH_MAX_RECORDS: Final = 2000
 
 Records = tuple[ConsumerRecord[Any, Any], ...]
 

@@ -195,14 +195,29 @@ def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
 
 
 async def _apply_segment(conn: asyncpg.Connection, segment: _Segment) -> None:
+    completed = segment.completed
     if segment.started:
+        # A completion of an enrolment started in the same segment (after its start, see
+        # ``takes``) goes into the start's row: one row written instead of a row inserted and
+        # then updated (half the enrolments table's writes of a steady batch). The same rows
+        # as start then completion: a new row gets the completion, an existing one keeps its
+        # start (the first is kept) and gets the completion; without one it stays as it was.
+        no_completion = (None, None)
         await conn.execute(
             "INSERT INTO enrolments (enrolment_id, course_id, course_version, organisation_id, "
-            "subject_ref, started_at, started_period, unlinked) "
+            "subject_ref, started_at, started_period, unlinked, completed_at, completed_period) "
             "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::uuid[], $5::text[], "
-            "$6::timestamptz[], $7::date[], $8::bool[]) "
-            "ON CONFLICT (enrolment_id) DO NOTHING",
-            *_columns(segment.started.values(), 8),
+            "$6::timestamptz[], $7::date[], $8::bool[], $9::timestamptz[], $10::date[]) "
+            "ON CONFLICT (enrolment_id) DO UPDATE SET completed_at = EXCLUDED.completed_at, "
+            "completed_period = EXCLUDED.completed_period "
+            "WHERE EXCLUDED.completed_at IS NOT NULL",
+            *_columns(
+                (
+                    (*row, *(completed[enrolment][1:] if enrolment in completed else no_completion))
+                    for enrolment, row in segment.started.items()
+                ),
+                10,
+            ),
         )
     if segment.answers:
         await conn.execute(
@@ -218,12 +233,14 @@ async def _apply_segment(conn: asyncpg.Connection, segment: _Segment) -> None:
             "answered_at = EXCLUDED.answered_at, period = EXCLUDED.period",
             *_columns(((*identity, *answer) for identity, answer in segment.answers.values()), 11),
         )
-    if segment.completed:
+    # The completions of enrolments started in an earlier segment or batch.
+    later = [row for enrolment, row in completed.items() if enrolment not in segment.started]
+    if later:
         await conn.execute(
             "UPDATE enrolments SET completed_at = u.at, completed_period = u.period "
             "FROM unnest($1::uuid[], $2::timestamptz[], $3::date[]) AS u(id, at, period) "
             "WHERE enrolments.enrolment_id = u.id",
-            *_columns(segment.completed.values(), 3),
+            *_columns(later, 3),
         )
     if segment.ended:
         await conn.execute(
