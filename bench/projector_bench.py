@@ -37,7 +37,10 @@ decoding them: they split the gap into decoding's, the database's and the framew
 shares.
 
 All sides start cold (the local broker's ``group.initial.rebalance.delay.ms`` is 0), alternate
-``repeats`` times, and each projector run gets a fresh database; the median run counts.
+``repeats`` times, and each projector run gets a fresh database; the median run counts. They
+run in one process whose heap is settled once after producing, as a served reporting settles
+its own when its subscribers start (``reporting.gc_policy.settle_heap``): the same for every
+side.
 
 Run alone: ``uv run python bench/projector_bench.py [--enrolments N] [--repeats N]`` (writes
 ``projector.json``), or as part of the ``reporting`` suite of ``bench/run.py``.
