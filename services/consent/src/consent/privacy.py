@@ -361,5 +361,6 @@ EMITTED_CONTRACTS: Final[tuple[type[IntegrationEvent], ...]] = (
     corr.QuestionAnswered,
     corr.ComplaintOpened,
     corr.ComplaintResolved,
+    corr.LegalClaimResolved,
     privacy_contracts.ParticipantReplied,
 )

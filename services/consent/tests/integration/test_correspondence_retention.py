@@ -4,6 +4,7 @@ every item, and the purge the privacy orchestrator runs deletes what expired unl
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -202,3 +203,128 @@ async def test_purge_deletes_expired_items_unless_held(consent_env: Env) -> None
     again = await purge_expired_correspondence(deps=deps, today=later)
     assert again.erased == ()
     assert len(again.kept) == 2
+
+
+def claim_settled_record(
+    topic: str, organisation_id: uuid.UUID, reason: str, *, event_id: str
+) -> Any:
+    return kafka_record(
+        topic=topic,
+        stream_id=f"organisation-{organisation_id}",
+        ce_type="no.byggrygg.identity.RetentionClaimSettled.v1",
+        payload={
+            "organisation_id": str(organisation_id),
+            "reason": reason,
+            "settled_on": "2026-12-01",
+            "settled_by": "staff-1",
+        },
+        metadata={
+            "event_id": event_id,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "correlation_id": "test",
+            "tenant_id": str(organisation_id),
+        },
+        source_service="identity",
+    )
+
+
+async def test_a_settled_legal_dispute_releases_the_correspondence_it_kept(
+    consent_env: Env, kafka_bootstrap: str, new_topic: Any
+) -> None:
+    """R2, R9, R10: a dispute open at contract end keeps the organisation's correspondence, a
+    person's deletion request included; identity settling it (from Kafka, delivered twice)
+    ends the hold once: the pending request deletes the items and consent publishes one
+    ``LegalClaimResolved`` for the orchestrator. Settling a debt releases nothing here."""
+    env = consent_env
+    org, other_org = uuid.uuid4(), uuid.uuid4()
+    logged = await env.http.post("/correspondence/email", json=email_body(org), headers=env.staff)
+    person, item_id = logged.json()["subject_ref"], logged.json()["correspondence_id"]
+    other = await env.http.post(
+        "/correspondence/email", json=email_body(other_org), headers=env.staff
+    )
+    other_item = other.json()["correspondence_id"]
+    topic = await new_topic("identity-organisation")
+    await new_topic(f"{topic}.dlq")
+    ended_on = date(2020, 1, 31)
+    ends = [
+        contract_ended_record(topic, o, ended_on, event_id=str(uuid.uuid4()), dispute=True)
+        for o in (org, other_org)
+    ]
+    debt = claim_settled_record(topic, org, "outstanding_debt", event_id=str(uuid.uuid4()))
+    settled = claim_settled_record(topic, org, "legal_dispute", event_id=str(uuid.uuid4()))
+
+    async def resolved_events() -> list[Any]:
+        return list(
+            await env.runtime.pool.fetch(
+                "SELECT payload::text AS payload, metadata::text AS metadata FROM events"
+                " WHERE event_type = $1",
+                "no.byggrygg.consent.LegalClaimResolved",
+            )
+        )
+
+    subscriptions = Subscriptions(
+        bootstrap=kafka_bootstrap,
+        client_id="consent-test",
+        register=register_consumers(
+            env.runtime, organisation_topic=topic, group_id=f"consent-{uuid.uuid4().hex[:8]}"
+        ),
+        backoff=Backoff(initial=0.01, multiplier=2, maximum=0.05),
+    )
+    async with subscriptions.running():
+        await produce(kafka_bootstrap, [*ends, debt])
+
+        async def ended() -> bool:
+            count = await env.runtime.pool.fetchval(
+                "SELECT count(*) FROM consent_customers WHERE legal_dispute"
+            )
+            return bool(count == 2)
+
+        await eventually_true(ended, what="both contract ends with their dispute")
+        requested = await env.http.post(
+            "/correspondence/deletion-requests",
+            json={"subject_ref": person, "notify_address": "kari.privat@example.no"},
+            headers=env.staff,
+        )
+        assert requested.status_code == 201, requested.text
+        assert requested.json()["status"] == "pending"  # kept for the dispute
+        assert await resolved_events() == []  # the debt settled: the dispute still holds
+
+        await produce(kafka_bootstrap, [settled, settled])
+
+        async def released() -> bool:
+            return len(await resolved_events()) == 1
+
+        await eventually_true(released, what="the dispute's hold to be released")
+        request_id = requested.json()["request_id"]
+
+        async def completed() -> bool:
+            view = await env.http.get(
+                f"/correspondence/deletion-requests/{request_id}", headers=env.staff
+            )
+            return bool(view.json()["status"] == "completed")
+
+        await eventually_true(completed, what="the pending deletion request to complete")
+
+        # Both copies of the settlement are in the inbox before the subscribers stop.
+        async def both_claimed() -> bool:
+            count = await env.runtime.pool.fetchval(
+                "SELECT count(*) FROM inbox WHERE consumer = 'consent.legal-claim'"
+            )
+            return bool(count == 1)
+
+        await eventually_true(both_claimed, what="the settlement's inbox row")
+
+    [event] = await resolved_events()
+    assert json.loads(event["payload"]) == {
+        "organisation_id": str(org),
+        "settled_on": "2026-12-01",
+    }
+    assert json.loads(event["metadata"])["topic"] == "consent.complaint.v1"
+    gone = await env.http.get(f"/correspondence/{item_id}", headers=env.staff)
+    assert gone.status_code == 404
+    kept = await env.http.get(f"/correspondence/{other_item}", headers=env.staff)
+    assert kept.status_code == 200  # the other customer's dispute still holds
+    disputes = await env.runtime.pool.fetch(
+        "SELECT organisation_id FROM consent_customers WHERE legal_dispute"
+    )
+    assert [row["organisation_id"] for row in disputes] == [other_org]

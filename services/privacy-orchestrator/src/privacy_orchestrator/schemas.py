@@ -203,7 +203,8 @@ class RequestRead(BaseModel):
     requested_by_role: str
     trigger: str | None = Field(
         description="An automatic request's trigger (licence_revoked, subscription_cancelled, "
-        "contract_ended); null otherwise."
+        "contract_ended, or a follow-up's complaint_resolved, hold_released, "
+        "legal_claim_resolved); null otherwise."
     )
     received_at: datetime
     deadline: date

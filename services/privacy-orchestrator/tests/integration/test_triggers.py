@@ -30,6 +30,7 @@ from privacy_orchestrator.adapters import subject_directory
 from privacy_orchestrator.bootstrap import Runtime
 from privacy_orchestrator.domain.triggers import complaint_hold_id
 from privacy_orchestrator.service_layer import triggers
+from privacy_orchestrator.service_layer.automatic import file_automatic_erasure
 from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.retention import RetentionScheduler
 
@@ -663,3 +664,88 @@ async def test_staff_releasing_a_hold_erases_what_the_last_erasure_kept(
         first,
     )
     assert [(f["state"], f["trigger"]) for f in follow_ups] == [("in_progress", "hold_released")]
+
+
+async def test_a_resolved_legal_claim_erases_what_its_organisations_erasures_kept(
+    runtime: Runtime, topics: Topics, kafka_bootstrap: str
+) -> None:
+    """R2, R9: consent's ``LegalClaimResolved`` (delivered twice) files one follow-up erasure
+    for each subject of the organisation whose latest erasure kept something, and none for a
+    subject erased completely or of another organisation."""
+    organisation, other_organisation = uuid4(), uuid4()
+    kept, clean, elsewhere = subject(), subject(), subject()
+    async with runtime.pool.acquire() as conn:
+        await conn.execute("DELETE FROM subprocessors")  # holds are this test's business
+    first: dict[str, UUID] = {}
+    async with transaction(runtime.pool) as conn:
+        for subject_ref, org in (
+            (kept, organisation),
+            (clean, organisation),
+            (elsewhere, other_organisation),
+        ):
+            request_id = await file_automatic_erasure(
+                conn,
+                runtime.deps,
+                subject_ref=subject_ref,
+                organisation_id=org,
+                trigger="contract_ended",
+                trigger_id=uuid4(),
+            )
+            assert request_id is not None
+            first[subject_ref] = request_id
+    replies_topic = runtime.settings.privacy_orchestrator_replies_topic
+    resolved = record(
+        topics.complaint,
+        correspondence.LegalClaimResolved(
+            organisation_id=organisation, settled_on=date(2026, 12, 1)
+        ),
+        organisation,
+        source="consent",
+    )
+    last = record(
+        topics.complaint, complaint(subject(), uuid4(), "newsletter"), uuid4(), source="consent"
+    )
+
+    async def claimed(count: int) -> bool:
+        n = await value(
+            runtime.pool,
+            "SELECT count(*) FROM inbox WHERE consumer = $1",
+            triggers.COMPLAINT_EVENTS_CONSUMER,
+        )
+        return bool(n == count)
+
+    async with runtime.subscriptions_for(backoff=Backoff(initial=0.01, maximum=0.05)).running():
+        await produce(
+            kafka_bootstrap,
+            [
+                reply(replies_topic, first[s], s, p, kept=p == "consent" and s != clean)
+                for s in (kept, clean, elsewhere)
+                for p in PARTICIPANTS
+            ],
+        )
+
+        async def ended() -> bool:
+            states = await rows(
+                runtime.pool,
+                "SELECT state FROM requests WHERE request_id = ANY($1::uuid[])",
+                list(first.values()),
+            )
+            return sorted(r["state"] for r in states) == [
+                "completed",
+                "partially_completed",
+                "partially_completed",
+            ]
+
+        await eventually(ended, "the three erasures to end")
+        await produce(kafka_bootstrap, [resolved, resolved, last])
+        await eventually(lambda: claimed(2), "the resolution to be applied")
+
+    follow_ups = await rows(
+        runtime.pool,
+        "SELECT subject_ref, state, trigger, organisation_id FROM requests"
+        " WHERE NOT (request_id = ANY($1::uuid[]))",
+        list(first.values()),
+    )
+    assert [
+        (f["subject_ref"], f["state"], f["trigger"], f["organisation_id"]) for f in follow_ups
+    ] == [(kept, "in_progress", "legal_claim_resolved", organisation)]

@@ -1,7 +1,8 @@
 """Contracts of the consent service: correspondence (R9, R10) and complaints (R21).
 
 Two topics: ``consent.correspondence.v1`` (key = correspondence item id, or deletion request
-id) and ``consent.complaint.v1`` (key = complaint id).
+id) and ``consent.complaint.v1``, consent's holds (key = complaint id, or the organisation id
+for ``LegalClaimResolved``).
 
 Key scopes. Every personal field is a key-ring token encrypted under a *scope* named in the
 event's ``key_ref``, never under the person's own ``subject_ref``:
@@ -19,7 +20,7 @@ else a pseudonymous ref the consent service made for them (same ``subj_`` format
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -40,6 +41,7 @@ __all__ = [
     "EmailCorrespondenceLogged",
     "EmailMessageRecorded",
     "KeptCorrespondence",
+    "LegalClaimResolved",
     "PhoneContactLogged",
     "QuestionAnswered",
     "QuestionRecorded",
@@ -253,3 +255,16 @@ class ComplaintResolved(_ComplaintEvent):
     outcome: Literal["upheld", "rejected", "withdrawn"]
     resolution_text: str
     resolved_by: str
+
+
+@register
+class LegalClaimResolved(_ComplaintEvent):
+    """The legal dispute an ended customer's contract left open was resolved (identity's
+    ``RetentionClaimSettled``, R2): consent no longer keeps the organisation's correspondence
+    for it (R9). Published once consent has let go, so an erasure filed on it (the privacy
+    orchestrator's follow-up of what earlier erasures kept) finds nothing held any more."""
+
+    event_type: ClassVar[str] = _PREFIX + "LegalClaimResolved"
+
+    organisation_id: UUID
+    settled_on: date

@@ -104,6 +104,20 @@ async def pending_deletions_of(conn: asyncpg.Connection, subject_ref: str) -> li
     return [row["request_id"] for row in rows]
 
 
+async def persons_with_pending_deletions(
+    conn: asyncpg.Connection, organisation_id: UUID
+) -> list[str]:
+    """The persons with a pending deletion request (R10) and correspondence of the
+    organisation, in lock order."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT d.subject_ref FROM correspondence_deletions d "
+        "JOIN correspondence_items i ON i.subject_ref = d.subject_ref "
+        "WHERE d.status = 'pending' AND i.organisation_id = $1 ORDER BY d.subject_ref",
+        organisation_id,
+    )
+    return [row["subject_ref"] for row in rows]
+
+
 async def fetch_deletion(conn: asyncpg.Connection, request_id: UUID) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
         "SELECT * FROM correspondence_deletions WHERE request_id = $1", request_id

@@ -5,8 +5,9 @@ every new broker to add the subscribers; bootstrap runs them beside the API. Han
 idempotent: ``inbox.claim`` in the effect's transaction.
 
 - ``identity.organisation.v1``: ``ContractEnded`` starts the R9 retention clock of the
-  organisation's correspondence (``service_layer.customers``). Other events of the topic are
-  not consent's business and are passed over.
+  organisation's correspondence, and ``RetentionClaimSettled`` of a ``legal_dispute`` ends
+  the hold the dispute placed on it (``service_layer.customers``). Other events of the topic
+  are not consent's business and are passed over.
 - ``privacy.commands.consent.v1``: the privacy orchestrator's commands, run by the shared
   ``byggrygg_shared.participant.Participant`` with consent's effects
   (``service_layer.privacy_commands``): inbox claim, effects and reply in one transaction.
@@ -25,7 +26,7 @@ from byggrygg_shared.messaging import event_from_message
 from byggrygg_shared.participant import register_participant
 from byggrygg_shared.subscriptions import RegisterSubscribers
 from consent.service_layer.context import Dependencies
-from consent.service_layer.customers import handle_contract_ended
+from consent.service_layer.customers import handle_contract_ended, handle_legal_dispute_settled
 
 if TYPE_CHECKING:
     from consent.bootstrap import Runtime
@@ -33,20 +34,36 @@ if TYPE_CHECKING:
 GROUP_ID = "consent"
 
 
+_ORGANISATION_EVENTS = frozenset(
+    {
+        identity_contracts.ContractEnded.ce_type(),
+        identity_contracts.RetentionClaimSettled.ce_type(),
+    }
+)
+
+
 async def on_organisation_event(deps: Dependencies, event: ReceivedEvent) -> None:
-    """Apply one event of ``identity.organisation.v1`` (only ``ContractEnded`` matters)."""
-    if event.type != identity_contracts.ContractEnded.ce_type():
+    """Apply one event of ``identity.organisation.v1`` (a contract end, a dispute settled)."""
+    if event.type not in _ORGANISATION_EVENTS:
         return
-    contract = event.contract()
-    if not isinstance(contract, identity_contracts.ContractEnded):  # pragma: no cover
-        return
-    await handle_contract_ended(
-        deps=deps,
-        event_id=event.id,
-        organisation_id=contract.organisation_id,
-        ended_on=contract.ended_on,
-        legal_dispute=any(claim.reason == "legal_dispute" for claim in contract.retention),
-    )
+    match event.contract():
+        case identity_contracts.ContractEnded() as ended:
+            await handle_contract_ended(
+                deps=deps,
+                event_id=event.id,
+                organisation_id=ended.organisation_id,
+                ended_on=ended.ended_on,
+                legal_dispute=any(claim.reason == "legal_dispute" for claim in ended.retention),
+            )
+        case identity_contracts.RetentionClaimSettled(reason="legal_dispute") as settled:
+            await handle_legal_dispute_settled(
+                deps=deps,
+                event_id=event.id,
+                organisation_id=settled.organisation_id,
+                settled_on=settled.settled_on,
+            )
+        case _:
+            return
 
 
 def register_consumers(

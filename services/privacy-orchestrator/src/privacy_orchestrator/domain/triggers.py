@@ -35,9 +35,11 @@ class Trigger(StrEnum):
     SUBSCRIPTION_CANCELLED = "subscription_cancelled"
     CONTRACT_ENDED = "contract_ended"
     # A follow-up erasure of what an earlier one kept: the complaint that held it was resolved
-    # (R21), or staff released a hold.
+    # (R21), staff released a hold, or the legal dispute that kept an ended customer's
+    # correspondence was resolved (R2, R9).
     COMPLAINT_RESOLVED = "complaint_resolved"
     HOLD_RELEASED = "hold_released"
+    LEGAL_CLAIM_RESOLVED = "legal_claim_resolved"
 
 
 # What a complaint's data areas (consent's ``DataAreaName``) hold in OTHER services, as the

@@ -15,7 +15,9 @@ trigger erasures (R2, R6).
 - ``identity.organisation.v1``: ``ContractEnded`` records the contract end and its export offer
   (art. 28(3)(g)); the retention scheduler files the erasures when the offer is over.
 - ``consent.complaint.v1``: ``ComplaintOpened`` places a legal hold, ``ComplaintResolved``
-  releases it and erases what the subject's last erasure kept (R16, R21).
+  releases it and erases what the subject's last erasure kept (R16, R21);
+  ``LegalClaimResolved`` erases what an ended customer's subjects' last erasures kept for its
+  legal dispute (R2, R9).
 
 All in the orchestrator's consumer group, from the earliest offset (a new deployment learns
 every subject listed so far). Other event types are acknowledged and ignored without decoding
@@ -60,7 +62,11 @@ USER_EVENTS: Final = frozenset(
 
 
 COMPLAINT_EVENTS: Final = frozenset(
-    {correspondence.ComplaintOpened.ce_type(), correspondence.ComplaintResolved.ce_type()}
+    {
+        correspondence.ComplaintOpened.ce_type(),
+        correspondence.ComplaintResolved.ce_type(),
+        correspondence.LegalClaimResolved.ce_type(),
+    }
 )
 
 
@@ -198,5 +204,7 @@ def register_trigger_consumers(
                     await triggers.hold_for_complaint(deps, opened, received)
                 case correspondence.ComplaintResolved() as resolved:
                     await triggers.release_complaint_hold(deps, resolved, received)
+                case correspondence.LegalClaimResolved() as claim_resolved:
+                    await triggers.erase_what_a_legal_claim_kept(deps, claim_resolved, received)
                 case _:
                     return

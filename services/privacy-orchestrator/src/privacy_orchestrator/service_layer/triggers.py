@@ -11,7 +11,9 @@ know, contract ends to offer back.
 - ``ComplaintOpened`` (consent's complaint topic): a legal hold ``open_complaint`` on the
   categories the complaint's areas hold in other services (``COMPLAINT_HOLD_CATEGORIES``);
   ``ComplaintResolved``: the hold is released and, if the subject's latest erasure kept
-  something, a follow-up erasure is filed (R16, R21).
+  something, a follow-up erasure is filed (R16, R21). ``LegalClaimResolved`` (same topic):
+  consent no longer keeps an ended customer's correspondence for a legal dispute (R2, R9), so
+  every subject of the organisation whose latest erasure kept something gets a follow-up.
 
 Each handler claims the event in the inbox in the same transaction as its effect, so a
 redelivered event changes nothing (DESIGN §2).
@@ -198,6 +200,43 @@ async def release_complaint_hold(
     if request_id is not None:
         logger.info("follow-up erasure %s filed (complaint resolved)", request_id)
     return request_id
+
+
+async def erase_what_a_legal_claim_kept(
+    deps: Dependencies, event: correspondence.LegalClaimResolved, received: ReceivedEvent
+) -> list[UUID]:
+    """A follow-up erasure (trigger ``legal_claim_resolved``) of every subject of the
+    organisation whose latest erasure kept something, in the inbox claim's transaction; the
+    new requests' ids. Consent published the event after it let go of the correspondence, so
+    these erasures find it no longer held.
+
+    Known limit (as for a resolved complaint): an erasure of the subject still open when the
+    claim is resolved is not followed up; what it kept waits for its R9 retention to end."""
+    async with transaction(deps.pool) as conn:
+        if not await claim(conn, consumer=COMPLAINT_EVENTS_CONSUMER, event_id=received.id):
+            return []
+        trigger_id = event_uuid(received)
+        filed = [
+            await file_automatic_erasure(
+                conn,
+                deps,
+                subject_ref=subject_ref,
+                organisation_id=event.organisation_id,
+                trigger=Trigger.LEGAL_CLAIM_RESOLVED.value,
+                trigger_id=uuid5(trigger_id, subject_ref),
+            )
+            for subject_ref in await complaint_holds.subjects_kept_by_latest_erasure(
+                conn, event.organisation_id
+            )
+        ]
+    request_ids = [request_id for request_id in filed if request_id is not None]
+    if request_ids:
+        logger.info(
+            "%d follow-up erasures filed (legal claim of %s resolved)",
+            len(request_ids),
+            event.organisation_id,
+        )
+    return request_ids
 
 
 async def release_hold(deps: Dependencies, hold_id: UUID) -> UUID | None:
