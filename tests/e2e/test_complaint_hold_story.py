@@ -10,6 +10,10 @@ platform staff erase them:
   follow-up erasure by itself: the held correspondence goes too, a second completion record
   says so, and then nothing names the person anywhere (`tests/pii_scan.py`);
 - both records verify offline.
+
+And when nobody files the erasure (the organisation revokes the licence of a person whose
+complaint holds their course answers), the person is still told what was kept and why (R10),
+by mail to their login e-mail: the orchestrator kept identity's token of it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
+from ..mail_reader import MailReader
 from .privacy_story import PrivacyStory, eventually
 
 
@@ -101,3 +108,59 @@ async def test_an_open_complaint_keeps_exactly_the_held_data_until_it_is_resolve
     assert final.hits == [], final.hits
     status, output = await privacy_story.verify_records(tmp_path)
     assert status == 0, output
+
+
+async def test_an_automatic_erasure_under_a_hold_tells_the_person_by_mail(
+    privacy_story: PrivacyStory,
+) -> None:
+    person = await privacy_story.learner_with_data()
+    opened = await privacy_story.consent.post(
+        "/complaints",
+        json={
+            "kind": "complaint",
+            "subject_ref": person.subject_ref,
+            "organisation_id": person.organisation_id,
+            "summary": "Klage på vurderingen av kurssvarene.",
+            "concerns": ["course_answers"],
+        },
+        headers=privacy_story.staff,
+    )
+    assert opened.status_code == 201, opened.text
+
+    async def held() -> bool | None:
+        # No API lists holds: the orchestrator's own table says when ComplaintOpened is in.
+        conn = await asyncpg.connect(privacy_story.platform["privacy-orchestrator"].database_url)
+        try:
+            count = await conn.fetchval(
+                "SELECT count(*) FROM legal_holds WHERE subject_ref = $1", person.subject_ref
+            )
+        finally:
+            await conn.close()
+        return True if count else None
+
+    await eventually(held, what="the orchestrator places the complaint's hold")
+    revoked = await privacy_story.identity.http.delete(
+        f"/users/{person.member.user_id}/licences/{person.licence_id}",
+        headers=person.admin.headers,
+    )
+    assert revoked.status_code == 204, revoked.text
+
+    async def filed() -> dict[str, Any] | None:
+        found = [
+            r for r in await privacy_story.requests_of(person.subject_ref) if r["kind"] == "erasure"
+        ]
+        return found[0] if found else None
+
+    request = await eventually(filed, what="the erasure of LicenceRevoked")
+    assert request["trigger"] == "licence_revoked"
+    view = await privacy_story.ended(str(request["request_id"]))
+    assert view["state"] == "partially_completed", view
+
+    mails = MailReader(privacy_story.platform.mail_sink.maildir)
+    [mail] = await mails.wait_for(
+        person.member.email,
+        matching=lambda m: "beholdt" in (m.message["Subject"] or ""),
+    )
+    assert "open_complaint" in mail.text  # why, by code and in words
+    for absent in (person.subject_ref, person.member.name, person.member.phone or "\0"):
+        assert absent not in mail.text  # never the data

@@ -151,8 +151,8 @@ EXPORT_DATA: Final[tuple[PersonalDataField, ...]] = tuple(
 )
 
 # Automatic triggers and retention clocks (R2, R6): whose data a contract end erases. Only
-# pseudonyms: a subject ref per organisation, and the scheduler's place in that list while it
-# files the erasures. ``automatic_erasures`` (trigger ids, request ids, codes) and
+# pseudonyms: a subject ref per organisation (with identity's token of the login e-mail, for
+# the R10 notice), and the scheduler's place in that list while it files the erasures. ``automatic_erasures`` (trigger ids, request ids, codes) and
 # ``contract_ends``' other columns (an organisation's dates, retention claims, counts) name no
 # person.
 TRIGGER_DATA: Final[tuple[PersonalDataField, ...]] = (
@@ -165,6 +165,17 @@ TRIGGER_DATA: Final[tuple[PersonalDataField, ...]] = (
         retention="while the person is a user of the organisation; deleted when identity "
         "reports them erased",
         erasure=Erasure.DELETE,
+    ),
+    PersonalDataField(
+        location=TableColumn("organisation_subjects", "email_token"),
+        subject="user",
+        category=DataCategory.CONTACT,
+        purpose="tell the person of an automatic erasure which data was kept and why (R10)",
+        lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
+        retention="while the person is a user of the organisation; identity's key-ring token "
+        "under the subject's key, unreadable once it is shredded, deleted when identity "
+        "reports them erased",
+        erasure=Erasure.CRYPTO_SHRED,
     ),
     PersonalDataField(
         location=TableColumn("contract_ends", "cursor"),

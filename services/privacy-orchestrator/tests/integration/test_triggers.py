@@ -27,7 +27,9 @@ from byggrygg_shared.envelope import EventMetadata, KafkaRecord, ReceivedEvent, 
 from byggrygg_shared.eventstore import metadata_document
 from byggrygg_shared.messaging import Backoff
 from privacy_orchestrator.adapters import subject_directory
+from privacy_orchestrator.adapters.request_store import request_stream
 from privacy_orchestrator.bootstrap import Runtime
+from privacy_orchestrator.domain.request import ReplyRecorded
 from privacy_orchestrator.domain.triggers import complaint_hold_id
 from privacy_orchestrator.service_layer import triggers
 from privacy_orchestrator.service_layer.automatic import file_automatic_erasure
@@ -398,7 +400,7 @@ async def test_a_crashed_scheduler_resumes_without_filing_anyone_twice(
     async with transaction(runtime.pool) as conn:
         for member in members:
             await subject_directory.list_subject(
-                conn, organisation_id=organisation, subject_ref=member, at=clock()
+                conn, organisation_id=organisation, subject_ref=member, email_token=None, at=clock()
             )
     ended = contract_ended(organisation, clock().date())
     assert await triggers.record_contract_end(moved, ended, received(ended), offer_days=0)
@@ -671,9 +673,10 @@ async def test_a_resolved_legal_claim_erases_what_its_organisations_erasures_kep
 ) -> None:
     """R2, R9: consent's ``LegalClaimResolved`` (delivered twice) files one follow-up erasure
     for each subject of the organisation whose latest erasure kept something, and none for a
-    subject erased completely or of another organisation."""
+    subject erased completely or of another organisation. A subject whose erasure is still
+    open (consent already said "kept") gets its follow-up when that erasure ends."""
     organisation, other_organisation = uuid4(), uuid4()
-    kept, clean, elsewhere = subject(), subject(), subject()
+    kept, clean, elsewhere, still_open = subject(), subject(), subject(), subject()
     async with runtime.pool.acquire() as conn:
         await conn.execute("DELETE FROM subprocessors")  # holds are this test's business
     first: dict[str, UUID] = {}
@@ -682,6 +685,7 @@ async def test_a_resolved_legal_claim_erases_what_its_organisations_erasures_kep
             (kept, organisation),
             (clean, organisation),
             (elsewhere, other_organisation),
+            (still_open, organisation),
         ):
             request_id = await file_automatic_erasure(
                 conn,
@@ -702,9 +706,18 @@ async def test_a_resolved_legal_claim_erases_what_its_organisations_erasures_kep
         organisation,
         source="consent",
     )
-    last = record(
-        topics.complaint, complaint(subject(), uuid4(), "newsletter"), uuid4(), source="consent"
-    )
+
+    def replies(subject_ref: str, *participants: str) -> list[Any]:
+        return [
+            reply(
+                replies_topic,
+                first[subject_ref],
+                subject_ref,
+                p,
+                kept=p == "consent" and subject_ref != clean,
+            )
+            for p in participants
+        ]
 
     async def claimed(count: int) -> bool:
         n = await value(
@@ -714,38 +727,242 @@ async def test_a_resolved_legal_claim_erases_what_its_organisations_erasures_kep
         )
         return bool(n == count)
 
+    async def states() -> dict[str, str]:
+        found = await rows(
+            runtime.pool,
+            "SELECT subject_ref, state FROM requests WHERE request_id = ANY($1::uuid[])",
+            list(first.values()),
+        )
+        return {r["subject_ref"]: r["state"] for r in found}
+
+    async def follow_ups() -> list[tuple[str, str, str, UUID]]:
+        found = await rows(
+            runtime.pool,
+            "SELECT subject_ref, state, trigger, organisation_id FROM requests"
+            " WHERE NOT (request_id = ANY($1::uuid[])) ORDER BY subject_ref",
+            list(first.values()),
+        )
+        return [(f["subject_ref"], f["state"], f["trigger"], f["organisation_id"]) for f in found]
+
     async with runtime.subscriptions_for(backoff=Backoff(initial=0.01, maximum=0.05)).running():
         await produce(
             kafka_bootstrap,
             [
-                reply(replies_topic, first[s], s, p, kept=p == "consent" and s != clean)
-                for s in (kept, clean, elsewhere)
-                for p in PARTICIPANTS
+                *(r for s in (kept, clean, elsewhere) for r in replies(s, *PARTICIPANTS)),
+                *replies(still_open, "consent"),
             ],
         )
 
         async def ended() -> bool:
-            states = await rows(
-                runtime.pool,
-                "SELECT state FROM requests WHERE request_id = ANY($1::uuid[])",
-                list(first.values()),
-            )
-            return sorted(r["state"] for r in states) == [
-                "completed",
-                "partially_completed",
-                "partially_completed",
-            ]
+            return await states() == {
+                kept: "partially_completed",
+                clean: "completed",
+                elsewhere: "partially_completed",
+                still_open: "in_progress",
+            }
 
-        await eventually(ended, "the three erasures to end")
+        await eventually(ended, "three erasures to end, the fourth waiting")
+        last = record(
+            topics.complaint,
+            complaint(subject(), uuid4(), "newsletter"),
+            uuid4(),
+            source="consent",
+        )
         await produce(kafka_bootstrap, [resolved, resolved, last])
         await eventually(lambda: claimed(2), "the resolution to be applied")
+        assert await follow_ups() == [(kept, "in_progress", "legal_claim_resolved", organisation)]
 
-    follow_ups = await rows(
-        runtime.pool,
-        "SELECT subject_ref, state, trigger, organisation_id FROM requests"
-        " WHERE NOT (request_id = ANY($1::uuid[]))",
-        list(first.values()),
+        # The open erasure ends keeping what consent kept: its follow-up is filed then.
+        await produce(kafka_bootstrap, replies(still_open, "identity", "courses"))
+
+        async def both_followed_up() -> bool:
+            return len(await follow_ups()) == 2
+
+        await eventually(both_followed_up, "the waiting follow-up to be filed")
+
+    assert sorted(await follow_ups()) == sorted(
+        [
+            (kept, "in_progress", "legal_claim_resolved", organisation),
+            (still_open, "in_progress", "legal_claim_resolved", organisation),
+        ]
     )
-    assert [
-        (f["subject_ref"], f["state"], f["trigger"], f["organisation_id"]) for f in follow_ups
-    ] == [(kept, "in_progress", "legal_claim_resolved", organisation)]
+
+
+async def test_a_hold_released_while_the_erasure_is_open_is_followed_up_when_it_ends(
+    runtime: Runtime,
+    topics: Topics,
+    kafka_bootstrap: str,
+    http: httpx.AsyncClient,
+    headers: Headers,
+) -> None:
+    """R16: courses has already kept the held answers when staff release the hold; once the
+    erasure ends (partially), the follow-up that erases them is filed by itself, once."""
+    person = subject()
+    staff = headers(
+        Principal(
+            user_id=str(uuid4()),
+            subject_ref=subject(),
+            organisation_id=None,
+            roles=frozenset({Role.PLATFORM_STAFF}),
+        )
+    )
+    async with runtime.pool.acquire() as conn:
+        await conn.execute("DELETE FROM subprocessors")  # holds are this test's business
+    placed = await http.post(
+        "/holds",
+        json={
+            "subject_ref": person,
+            "basis": "legal_dispute",
+            "categories": ["content"],
+            "keep_until": None,
+        },
+        headers=staff,
+    )
+    assert placed.status_code == 201, placed.text
+    filed = await http.post(
+        "/requests", json={"kind": "erasure", "subject_ref": person}, headers=staff
+    )
+    first = UUID(filed.json()["request_id"])
+    replies_topic = runtime.settings.privacy_orchestrator_replies_topic
+
+    async def requests_of_person() -> list[tuple[str, str | None]]:
+        found = await rows(
+            runtime.pool,
+            "SELECT state, trigger FROM requests WHERE subject_ref = $1 ORDER BY received_at",
+            person,
+        )
+        return [(r["state"], r["trigger"]) for r in found]
+
+    async with runtime.subscriptions_for(backoff=Backoff(initial=0.01, maximum=0.05)).running():
+        await produce(kafka_bootstrap, [reply(replies_topic, first, person, "courses", kept=True)])
+
+        async def courses_replied() -> bool:
+            n = await value(
+                runtime.pool,
+                "SELECT count(*) FROM request_events WHERE stream_id = $1 AND event_type = $2",
+                request_stream(first),
+                ReplyRecorded.event_type,
+            )
+            return bool(n == 1)
+
+        await eventually(courses_replied, "courses' reply (kept) to be recorded")
+        released = await http.delete(f"/holds/{placed.json()['hold_id']}", headers=staff)
+        assert released.status_code == 204, released.text
+        assert await requests_of_person() == [("in_progress", None)]  # nothing filed yet
+
+        await produce(
+            kafka_bootstrap,
+            [
+                reply(replies_topic, first, person, p, kept=False)
+                for p in PARTICIPANTS
+                if p != "courses"
+            ],
+        )
+
+        async def followed_up() -> bool:
+            return len(await requests_of_person()) == 2
+
+        await eventually(followed_up, "the follow-up once the erasure ended")
+
+    assert await requests_of_person() == [
+        ("partially_completed", None),
+        ("in_progress", "hold_released"),
+    ]
+
+
+def created(subject_ref: str, organisation_id: UUID, email: str) -> identity.UserCreated:
+    return identity.UserCreated(
+        user_id=uuid4(),
+        subject_ref=subject_ref,
+        organisation_id=organisation_id,
+        roles=["learner"],
+        name="enc:v1:test:bmFtZQ==",
+        email=email,
+        phone=None,
+        gender=None,
+        language="nb",
+        terms_version="2026-01",
+        terms_accepted_at=datetime.now(UTC),
+    )
+
+
+async def test_an_automatic_erasure_tells_the_person_at_their_login_email_what_was_kept(
+    runtime: Runtime, topics: Topics, kafka_bootstrap: str
+) -> None:
+    """R10 without anyone to name an address: the directory keeps identity's token of the
+    login e-mail (the rectified one wins), the revoked licence's erasure seals it as the
+    request's notify address, and the completion queues the kept-data mail to it. A token the
+    key ring refuses costs the notice, never the erasure."""
+    organisation = uuid4()
+    person, unreadable = subject(), subject()
+    keyring = runtime.deps.keyring
+    assert keyring is not None
+    old = await keyring.encrypt(person, "kari@firma.example")
+    new = await keyring.encrypt(person, "kari.nordmann@firma.example")
+    corrected = identity.UserProfileCorrected(
+        user_id=uuid4(),
+        subject_ref=person,
+        organisation_id=organisation,
+        corrected_fields=["email"],
+        name=None,
+        email=new,
+        phone=None,
+        gender=None,
+        language=None,
+        corrected_by="staff-1",
+    )
+    async with runtime.pool.acquire() as conn:
+        await conn.execute("DELETE FROM subprocessors")  # the notice is this test's business
+    events = [
+        created(person, organisation, old),
+        corrected,
+        created(unreadable, organisation, "kari@firma.example"),  # not a token
+        revoked(person, organisation),
+        revoked(unreadable, organisation),
+    ]
+    replies_topic = runtime.settings.privacy_orchestrator_replies_topic
+
+    async def filed() -> dict[str, UUID]:
+        found = await rows(
+            runtime.pool,
+            "SELECT subject_ref, request_id FROM requests WHERE subject_ref = ANY($1::text[])",
+            [person, unreadable],
+        )
+        return {r["subject_ref"]: r["request_id"] for r in found}
+
+    async with runtime.subscriptions_for(backoff=Backoff(initial=0.01, maximum=0.05)).running():
+        await produce(kafka_bootstrap, [record(topics.user, e, organisation) for e in events])
+
+        async def both_filed() -> bool:
+            return len(await filed()) == 2
+
+        await eventually(both_filed, "both erasures to be filed")
+        requests_of = await filed()
+        notices = await rows(
+            runtime.pool, "SELECT request_id, key_ref, address FROM request_notices"
+        )
+        mine = [n for n in notices if n["request_id"] in requests_of.values()]
+        assert [n["request_id"] for n in mine] == [requests_of[person]]
+        [notice] = mine
+        assert notice["key_ref"] != person  # sealed under the request's own scope
+        assert await keyring.decrypt(notice["key_ref"], notice["address"]) == (
+            "kari.nordmann@firma.example"
+        )
+
+        await produce(
+            kafka_bootstrap,
+            [
+                reply(replies_topic, requests_of[person], person, p, kept=p == "courses")
+                for p in PARTICIPANTS
+            ],
+        )
+
+        async def told() -> bool:
+            mails = await rows(
+                runtime.pool,
+                "SELECT recipient FROM mail_outbox WHERE recipient = $1",
+                "kari.nordmann@firma.example",
+            )
+            return len(mails) == 1
+
+        await eventually(told, "the kept-data mail to be queued")

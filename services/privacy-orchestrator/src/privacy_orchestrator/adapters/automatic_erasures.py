@@ -10,7 +10,7 @@ finds the first's request open instead of filing another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Final
@@ -70,3 +70,18 @@ async def claim_trigger(
     if filed is None:
         return Claim.USED_BEFORE
     return Claim.FILE_NEW if filed else Claim.COVERED_BY_OPEN
+
+
+async def follow_up_waiting_on(
+    conn: asyncpg.Connection, request_id: UUID, triggers: Iterable[str]
+) -> tuple[UUID, str] | None:
+    """The first of ``triggers`` recorded against the erasure ``request_id`` while it was open
+    (not filed): its id and code, or None."""
+    row = await conn.fetchrow(
+        "SELECT trigger_id, trigger FROM automatic_erasures"
+        " WHERE request_id = $1 AND NOT filed AND trigger = ANY($2::text[])"
+        " ORDER BY recorded_at, trigger_id LIMIT 1",
+        request_id,
+        sorted(triggers),
+    )
+    return None if row is None else (row["trigger_id"], row["trigger"])

@@ -74,19 +74,18 @@ async def latest_erasure(conn: asyncpg.Connection, subject_ref: str) -> LatestEr
     return None if row is None else LatestErasure(**dict(row))
 
 
-async def subjects_kept_by_latest_erasure(
-    conn: asyncpg.Connection, organisation_id: UUID
-) -> list[str]:
-    """The organisation's subjects whose latest erasure (of any organisation) ended
-    ``partially_completed``, in lock order. A scan of the requests: it runs once per resolved
-    legal claim of an ended customer."""
+async def subjects_to_follow_up(conn: asyncpg.Connection, organisation_id: UUID) -> list[str]:
+    """The organisation's subjects whose latest erasure (of any organisation) kept something
+    or is still open, in lock order. A scan of the requests: it runs once per resolved legal
+    claim of an ended customer."""
     rows = await conn.fetch(
         "SELECT subject_ref FROM ("
         " SELECT DISTINCT ON (subject_ref) subject_ref, state, organisation_id FROM requests"
         " WHERE kind = 'erasure' AND subject_ref IN ("
         "  SELECT subject_ref FROM requests WHERE organisation_id = $1 AND kind = 'erasure')"
         " ORDER BY subject_ref, received_at DESC, request_id) AS latest"
-        " WHERE state = 'partially_completed' AND organisation_id = $1 ORDER BY subject_ref",
+        " WHERE state NOT IN ('completed', 'rejected') AND organisation_id = $1"
+        " ORDER BY subject_ref",
         organisation_id,
     )
     return [row["subject_ref"] for row in rows]

@@ -2,8 +2,11 @@
 
 A contract end erases every subject of the organisation (R6), so the orchestrator keeps who
 they are: ``organisation_subjects`` (organisation id, subject ref), filled from
-``UserCreated`` and ``LicenceGranted`` and emptied of a subject by ``UserErased``. No names,
-no e-mail addresses: the subject ref is all an erasure needs.
+``UserCreated`` and ``LicenceGranted`` and emptied of a subject by ``UserErased``. No names
+and no plain addresses: beside the subject ref only identity's token of the login e-mail
+(``UserCreated``, ``UserProfileCorrected``), ciphertext under the subject's own key, which an
+automatic erasure opens once to know where to tell the person what was kept (R10). Shredding
+the subject's key makes it unreadable; ``UserErased`` deletes it.
 """
 
 from __future__ import annotations
@@ -15,17 +18,46 @@ import asyncpg
 
 
 async def list_subject(
-    conn: asyncpg.Connection, *, organisation_id: UUID, subject_ref: str, at: datetime
+    conn: asyncpg.Connection,
+    *,
+    organisation_id: UUID,
+    subject_ref: str,
+    email_token: str | None,
+    at: datetime,
 ) -> bool:
-    """Add the subject to the organisation's directory; False if it was there."""
+    """Add the subject to the organisation's directory (with the e-mail token, if the event
+    had one); False if it was there (a token given replaces the old one)."""
     inserted = await conn.fetchval(
-        "INSERT INTO organisation_subjects (organisation_id, subject_ref, listed_at)"
-        " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
+        "INSERT INTO organisation_subjects (organisation_id, subject_ref, listed_at, email_token)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (organisation_id, subject_ref) DO UPDATE"
+        " SET email_token = coalesce(EXCLUDED.email_token, organisation_subjects.email_token)"
+        " RETURNING xmax = 0",
         organisation_id,
         subject_ref,
         at,
+        email_token,
     )
     return bool(inserted)
+
+
+async def correct_email(conn: asyncpg.Connection, subject_ref: str, email_token: str) -> int:
+    """The subject's e-mail was rectified (R15): the new token in every directory row."""
+    status: str = await conn.execute(
+        "UPDATE organisation_subjects SET email_token = $2 WHERE subject_ref = $1",
+        subject_ref,
+        email_token,
+    )
+    return int(status.split()[-1])
+
+
+async def email_token(conn: asyncpg.Connection, subject_ref: str) -> str | None:
+    """The subject's e-mail token, if the directory has one."""
+    token: str | None = await conn.fetchval(
+        "SELECT email_token FROM organisation_subjects WHERE subject_ref = $1"
+        " AND email_token IS NOT NULL ORDER BY listed_at DESC LIMIT 1",
+        subject_ref,
+    )
+    return token
 
 
 async def forget_subject(conn: asyncpg.Connection, subject_ref: str) -> int:

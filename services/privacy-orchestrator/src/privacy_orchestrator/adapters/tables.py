@@ -265,6 +265,9 @@ ORGANISATION_SUBJECTS: Final = sa.Table(
     sa.Column("organisation_id", postgresql.UUID(as_uuid=True), primary_key=True),
     sa.Column("subject_ref", sa.Text, primary_key=True),
     sa.Column("listed_at", sa.DateTime(timezone=True), nullable=False),
+    # Identity's token of the person's login e-mail, under the subject's key (migration 0010):
+    # where an automatic erasure tells them what was kept (R10). Unreadable once shredded.
+    sa.Column("email_token", sa.Text, nullable=True),
     sa.Index("ix_organisation_subjects_subject_ref", "subject_ref"),
     comment="The subjects of each organisation (pseudonyms only), for its contract end (R6)",
 )

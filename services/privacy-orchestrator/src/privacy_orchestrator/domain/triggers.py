@@ -42,6 +42,13 @@ class Trigger(StrEnum):
     LEGAL_CLAIM_RESOLVED = "legal_claim_resolved"
 
 
+# The triggers that erase what an earlier erasure kept. One that finds the subject's erasure
+# still open is recorded against it and filed when that erasure ends keeping something.
+FOLLOW_UP_TRIGGERS: Final = frozenset(
+    {Trigger.COMPLAINT_RESOLVED, Trigger.HOLD_RELEASED, Trigger.LEGAL_CLAIM_RESOLVED}
+)
+
+
 # What a complaint's data areas (consent's ``DataAreaName``) hold in OTHER services, as the
 # inventory's categories on a legal hold (R16, R21). Consent enforces its own open complaints
 # on correspondence, the newsletter and cookie choices itself, and an organisation's data is

@@ -11,7 +11,9 @@ trigger erasures (R2, R6).
   twice: inbox).
 - ``identity.user.v1``: ``LicenceRevoked`` and ``SubscriptionCancelled`` file the subject's
   erasure at once; ``UserCreated`` and ``LicenceGranted`` list the subject in its
-  organisation's directory, ``UserErased`` removes it (``service_layer.triggers``).
+  organisation's directory (with the e-mail token an automatic erasure's R10 notice goes to;
+  ``UserProfileCorrected`` replaces it), ``UserErased`` removes it
+  (``service_layer.triggers``).
 - ``identity.organisation.v1``: ``ContractEnded`` records the contract end and its export offer
   (art. 28(3)(g)); the retention scheduler files the erasures when the offer is over.
 - ``consent.complaint.v1``: ``ComplaintOpened`` places a legal hold, ``ComplaintResolved``
@@ -56,6 +58,7 @@ USER_EVENTS: Final = frozenset(
         identity.SubscriptionCancelled.ce_type(),
         identity.UserCreated.ce_type(),
         identity.LicenceGranted.ce_type(),
+        identity.UserProfileCorrected.ce_type(),
         identity.UserErased.ce_type(),
     }
 )
@@ -175,6 +178,8 @@ def register_trigger_consumers(
                     await triggers.erase_on_access_ended(deps, ended, received)
                 case identity.UserCreated() | identity.LicenceGranted() as listed:
                     await triggers.list_subject(deps, listed, received)
+                case identity.UserProfileCorrected() as corrected:
+                    await triggers.correct_subject_email(deps, corrected, received)
                 case identity.UserErased() as erased:
                     await triggers.forget_erased_subject(deps, erased, received)
                 case _:

@@ -77,7 +77,7 @@ from privacy_orchestrator.domain.request import (
     SubProcessorConfirmed,
 )
 from privacy_orchestrator.domain.subprocessors import Confirmation, DeliveryPolicy, PrivacyAction
-from privacy_orchestrator.service_layer import exports, notices, request_status
+from privacy_orchestrator.service_layer import automatic, exports, notices, request_status
 from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.errors import (
     DeliveryNotEscalated,
@@ -618,6 +618,8 @@ async def _save_and_complete_if_answered(
         conn=conn,
     )
     logger.info("request %s %s", request.id, request.state.value)
+    if request.kind is RequestKind.ERASURE and request.state is RequestState.PARTIALLY_COMPLETED:
+        await automatic.file_follow_up_waiting_on(conn, deps, request)
 
 
 _EVIDENCE_OF: Final = {

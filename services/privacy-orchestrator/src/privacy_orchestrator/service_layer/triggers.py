@@ -49,6 +49,9 @@ USER_EVENTS_CONSUMER: Final = "privacy-orchestrator.identity-users"
 ORGANISATION_EVENTS_CONSUMER: Final = "privacy-orchestrator.identity-organisations"
 COMPLAINT_EVENTS_CONSUMER: Final = "privacy-orchestrator.consent-complaints"
 
+# A latest erasure in one of these states kept nothing a released hold could concern.
+_ENDED_KEEPING_NOTHING: Final = frozenset({"completed", "rejected"})
+
 
 @dataclass(frozen=True)
 class TriggerSettings:
@@ -103,7 +106,8 @@ async def list_subject(
     event: identity.UserCreated | identity.LicenceGranted,
     received: ReceivedEvent,
 ) -> bool:
-    """Add the subject to its organisation's directory; False if the event was applied."""
+    """Add the subject to its organisation's directory, with ``UserCreated``'s e-mail token
+    (R10, see ``subject_directory``); False if the event was applied."""
     async with transaction(deps.pool) as conn:
         if not await claim(conn, consumer=USER_EVENTS_CONSUMER, event_id=received.id):
             return False
@@ -111,9 +115,23 @@ async def list_subject(
             conn,
             organisation_id=event.organisation_id,
             subject_ref=event.subject_ref,
+            email_token=event.email if isinstance(event, identity.UserCreated) else None,
             at=deps.clock(),
         )
     return True
+
+
+async def correct_subject_email(
+    deps: Dependencies, event: identity.UserProfileCorrected, received: ReceivedEvent
+) -> bool:
+    """A rectified login e-mail (R15) is where the person is told from now on; False if the
+    event was applied or did not correct the e-mail."""
+    async with transaction(deps.pool) as conn:
+        if not await claim(conn, consumer=USER_EVENTS_CONSUMER, event_id=received.id):
+            return False
+        if "email" not in event.corrected_fields or event.email is None:
+            return False
+        return bool(await subject_directory.correct_email(conn, event.subject_ref, event.email))
 
 
 async def forget_erased_subject(
@@ -208,10 +226,8 @@ async def erase_what_a_legal_claim_kept(
     """A follow-up erasure (trigger ``legal_claim_resolved``) of every subject of the
     organisation whose latest erasure kept something, in the inbox claim's transaction; the
     new requests' ids. Consent published the event after it let go of the correspondence, so
-    these erasures find it no longer held.
-
-    Known limit (as for a resolved complaint): an erasure of the subject still open when the
-    claim is resolved is not followed up; what it kept waits for its R9 retention to end."""
+    these erasures find it no longer held. A subject whose erasure is still open gets the
+    trigger recorded against it instead (filed when it ends keeping something)."""
     async with transaction(deps.pool) as conn:
         if not await claim(conn, consumer=COMPLAINT_EVENTS_CONSUMER, event_id=received.id):
             return []
@@ -225,7 +241,7 @@ async def erase_what_a_legal_claim_kept(
                 trigger=Trigger.LEGAL_CLAIM_RESOLVED.value,
                 trigger_id=uuid5(trigger_id, subject_ref),
             )
-            for subject_ref in await complaint_holds.subjects_kept_by_latest_erasure(
+            for subject_ref in await complaint_holds.subjects_to_follow_up(
                 conn, event.organisation_id
             )
         ]
@@ -262,10 +278,12 @@ async def erase_what_was_kept(
 ) -> UUID | None:
     """After a hold was released (a complaint resolved, R21; staff released a hold, R16): if the
     subject's latest erasure ended ``partially_completed`` (something was kept), file a
-    follow-up erasure, which keeps only what holds still in force cover. In the caller's
-    transaction; None when nothing is filed."""
+    follow-up erasure, which keeps only what holds still in force cover; if it is still open,
+    the trigger is recorded against it and the follow-up filed when it ends keeping something
+    (``automatic.file_follow_up_waiting_on``). In the caller's transaction; None when nothing
+    is filed now."""
     latest = await complaint_holds.latest_erasure(conn, subject_ref)
-    if latest is None or latest.state != "partially_completed":
+    if latest is None or latest.state in _ENDED_KEEPING_NOTHING:
         return None
     return await file_automatic_erasure(
         conn,
