@@ -77,10 +77,11 @@ from byggrygg_shared.keyring import create_master_key_file
 from byggrygg_shared.keyring_schema import migrate_keyring
 from byggrygg_shared.subscriptions import Subscriptions
 from reporting.bootstrap import build_runtime, close_runtime
-from reporting.entrypoints.consumers import BATCH_MAX_RECORDS, register_consumers
+from reporting.entrypoints.consumers import register_consumers
 from reporting.gc_policy import settle_heap
 from reporting.main import migrate_database
 from reporting.service_layer.projection import (
+    BATCH_MAX_RECORDS,
     COURSE_EVENT_TYPES,
     apply_or_isolate,
     decode_records,

@@ -35,7 +35,7 @@ groups they exercise.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from aiokafka import ConsumerRecord
@@ -48,6 +48,7 @@ from byggrygg_shared.participant import register_participant
 from byggrygg_shared.subscriptions import RegisterSubscribers
 from reporting.service_layer.batch_attempts import apply_with_attempts
 from reporting.service_layer.projection import (
+    BATCH_MAX_RECORDS,
     COURSE_EVENT_TYPES,
     OPS_EVENT_TYPES,
     decode_records,
@@ -56,12 +57,6 @@ from reporting.service_layer.projection import (
 if TYPE_CHECKING:
     from reporting.bootstrap import Runtime
 
-# Records per batch: one transaction and one offset commit each. 2,000 rather than 500: a
-# batch's fixed costs (the statements' round trips and plans, the commit's WAL flush, the
-# offset commit) then weigh a quarter as much per record, about a fifth more throughput on
-# the projector bench; an erasure waits for at most one batch's transaction (a few tenths
-# of a second) for its subject lock. The rebuild reads batches of its own size.
-BATCH_MAX_RECORDS: Final = 2000
 
 Records = tuple[ConsumerRecord[Any, Any], ...]
 

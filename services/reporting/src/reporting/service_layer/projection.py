@@ -70,6 +70,13 @@ __all__ = [
 COURSE_EVENT_TYPES: Final = frozenset(catalogue_rows.HANDLERS) | enrolment_rows.EVENT_TYPES
 ALL_EVENT_TYPES: Final = COURSE_EVENT_TYPES | OPS_EVENT_TYPES
 
+# Records per batch, live and in the rebuild: one transaction (and, live, one offset commit)
+# each. 2,000 rather than 500: a batch's fixed costs (the statements' round trips and plans,
+# the commit's WAL flush, the offset commit) then weigh a quarter as much per record, about a
+# fifth more throughput on the projector bench; an erasure waits for at most one batch's
+# transaction (a few tenths of a second) for its subject lock.
+BATCH_MAX_RECORDS: Final = 2000
+
 
 @dataclass(frozen=True, slots=True)
 class Projectable:

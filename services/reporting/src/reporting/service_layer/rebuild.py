@@ -37,7 +37,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, TypeAlias
+from typing import TypeAlias
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -51,10 +51,13 @@ from reporting.adapters.rebuild_schema import (
     swap_in,
     use_scratch_tables,
 )
-from reporting.service_layer.projection import ALL_EVENT_TYPES, apply_or_isolate, decode_records
+from reporting.service_layer.projection import (
+    ALL_EVENT_TYPES,
+    BATCH_MAX_RECORDS,
+    apply_or_isolate,
+    decode_records,
+)
 from reporting.settings import ReportingSettings
-
-BATCH_SIZE: Final = 500
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ async def _apply_until(
         pending = [tp for tp, end in until.items() if await consumer.position(tp) < end]
         if not pending:
             return
-        batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=BATCH_SIZE)
+        batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=BATCH_MAX_RECORDS)
         records: list[Record] = [
             record for tp, items in batches.items() for record in items if record.offset < until[tp]
         ]
