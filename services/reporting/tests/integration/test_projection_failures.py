@@ -4,8 +4,9 @@
   batch a few attempts with back-off, then goes alone to ``<topic>.dlq``: the rest of its
   batch is projected and the offsets move on (one bad record no longer stalls a partition).
 - A failure of the infrastructure (the consumer's connection terminated, the connection
-  reported gone) dead-letters nothing, however long it lasts: the batch is applied again,
-  in place and then read again from Kafka, until it goes through, and nothing is lost.
+  reported gone), or of the schema the code expects (a column gone), dead-letters nothing,
+  however long it lasts: the batch is applied again, in place and then read again from
+  Kafka, until it goes through, and nothing is lost.
 """
 
 from __future__ import annotations
@@ -146,11 +147,18 @@ async def report_the_connection_gone(killer: asyncpg.Connection, conn: asyncpg.C
     raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
 
 
+async def use_a_dropped_column(killer: asyncpg.Connection, conn: asyncpg.Connection) -> None:
+    """What the code meets when a migration was rolled back under it: a column it writes is
+    gone (UndefinedColumnError, class 42). Every record would fail alike, none is at fault."""
+    await conn.execute("SELECT a_dropped_column FROM enrolments LIMIT 0")
+
+
 @pytest.mark.parametrize(
     "fault",
     [
         pytest.param(terminate_the_connection, id="pg_terminate_backend"),
         pytest.param(report_the_connection_gone, id="ConnectionDoesNotExistError"),
+        pytest.param(use_a_dropped_column, id="UndefinedColumnError"),
     ],
 )
 async def test_a_transient_failure_dead_letters_nothing_and_loses_nothing(

@@ -11,6 +11,11 @@ Three kinds, because each calls for a different answer (``projection.apply_or_is
   database is back. A connection lost mid-batch can surface as any of these (asyncpg's
   ``ConnectionDoesNotExistError``, ``InterfaceError``, the server's ``AdminShutdownError``
   after ``pg_terminate_backend``, or the socket's ``OSError``).
+- **The schema** (``SCHEMA_ERRORS``): the code and the database disagree (an undefined column
+  or table, a privilege missing: a migration rolled back or not yet applied). No record is at
+  fault and every one would fail alike, so, as for the infrastructure, nothing may be
+  dead-lettered: the partition waits (its lag shows on the ops page) until the schema is
+  fixed, then goes on where it stopped.
 - **Anything else** is a bug some record triggers (a ``TypeError`` or ``KeyError`` in a code
   path). It may be intermittent, so the batch is tried again a few times; a record that still
   raises it alone is then dead-lettered, so one bad record cannot stall its partition.
@@ -22,7 +27,13 @@ from typing import Final
 
 import asyncpg
 
-__all__ = ["RECORD_ERRORS", "TRANSIENT_ERRORS", "is_record_error", "is_transient"]
+__all__ = [
+    "RECORD_ERRORS",
+    "SCHEMA_ERRORS",
+    "TRANSIENT_ERRORS",
+    "is_record_error",
+    "is_transient",
+]
 
 # Errors of one record's values, not of the database or the batch: retrying cannot help.
 RECORD_ERRORS: Final[tuple[type[Exception], ...]] = (
@@ -44,12 +55,17 @@ TRANSIENT_ERRORS: Final[tuple[type[Exception], ...]] = (
     asyncpg.InternalServerError,  # class XX: the server's own error (corruption, ...)
 )
 
+# The code and the database disagree (class 42, e.g. UndefinedColumnError): not a record's
+# fault; another attempt succeeds once the schema is fixed.
+SCHEMA_ERRORS: Final[tuple[type[Exception], ...]] = (asyncpg.SyntaxOrAccessError,)
+
 # How far a chain of causes is followed (an error raised while handling another).
 _MAX_CHAIN: Final = 8
 
 
 def is_transient(error: BaseException) -> bool:
-    """True if ``error``, or an error it was raised from or while handling, is transient.
+    """True if ``error``, or an error it was raised from or while handling, is transient (the
+    infrastructure's, or the schema's: ``SCHEMA_ERRORS``), so no record may take the blame.
 
     The chain counts because a savepoint's rollback on a dead connection raises its own error
     with the original as context, and a wrapper may hide the cause: when in doubt the batch is
@@ -58,7 +74,7 @@ def is_transient(error: BaseException) -> bool:
     for _ in range(_MAX_CHAIN):
         if current is None:
             return False
-        if isinstance(current, TRANSIENT_ERRORS):
+        if isinstance(current, TRANSIENT_ERRORS + SCHEMA_ERRORS):
             return True
         current = current.__cause__ or current.__context__
     return False
