@@ -83,6 +83,24 @@ function drawChart(key, canvasId, config) {
   charts[key].update("none");
 }
 
+// A row of a response-times table: who (`nameKey`, also the row's data attribute), how many
+// (`countKey`), then p50, p95 and max in seconds.
+function timesRow(nameKey, countKey) {
+  const dataKey = nameKey.replace(/_(.)/g, (_, letter) => letter.toUpperCase());
+  return (times) => {
+    const tr = document.createElement("tr");
+    tr.dataset[dataKey] = times[nameKey];
+    tr.append(
+      cell(times[nameKey]),
+      cell(String(times[countKey]), { value: times[countKey] }),
+      ...["p50", "p95", "max"].map((stat) =>
+        cell(seconds(times[`${stat}_seconds`]), { value: times[`${stat}_seconds`] }),
+      ),
+    );
+    return tr;
+  };
+}
+
 function showSummary(summary) {
   $("today").textContent = `as of ${summary.today}`;
   for (const element of document.querySelectorAll("[data-figure]")) {
@@ -140,31 +158,13 @@ function showSummary(summary) {
     return tr;
   });
 
-  fillTable("reply-times", summary.reply_times, (times) => {
-    const tr = document.createElement("tr");
-    tr.dataset.participant = times.participant;
-    tr.append(
-      cell(times.participant),
-      cell(String(times.replies), { value: times.replies }),
-      cell(seconds(times.p50_seconds), { value: times.p50_seconds }),
-      cell(seconds(times.p95_seconds), { value: times.p95_seconds }),
-      cell(seconds(times.max_seconds), { value: times.max_seconds }),
-    );
-    return tr;
-  });
+  fillTable("reply-times", summary.reply_times, timesRow("participant", "replies"));
   // Sub-processors' confirmation times (absent from older reporting versions: none shown).
-  fillTable("confirmation-times", summary.confirmation_times || [], (times) => {
-    const tr = document.createElement("tr");
-    tr.dataset.subProcessor = times.sub_processor;
-    tr.append(
-      cell(times.sub_processor),
-      cell(String(times.confirmations), { value: times.confirmations }),
-      cell(seconds(times.p50_seconds), { value: times.p50_seconds }),
-      cell(seconds(times.p95_seconds), { value: times.p95_seconds }),
-      cell(seconds(times.max_seconds), { value: times.max_seconds }),
-    );
-    return tr;
-  });
+  fillTable(
+    "confirmation-times",
+    summary.confirmation_times || [],
+    timesRow("sub_processor", "confirmations"),
+  );
   drawChart("replyTimes", "reply-times-chart", {
     type: "bar",
     data: {
