@@ -183,6 +183,22 @@ class PrivacyStory:
         found = [e for e in response.json() if e["course_id"] == course_id]
         return str(found[0]["enrolment_id"]) if found else None
 
+    async def open_complaint(self, person: Person, summary: str, *concerns: str) -> str:
+        """Staff record the person's complaint about ``concerns`` (R21); its id."""
+        opened = await self.consent.post(
+            "/complaints",
+            json={
+                "kind": "complaint",
+                "subject_ref": person.subject_ref,
+                "organisation_id": person.organisation_id,
+                "summary": summary,
+                "concerns": list(concerns),
+            },
+            headers=self.staff,
+        )
+        assert opened.status_code == 201, opened.text
+        return str(opened.json()["complaint_id"])
+
     # --- the orchestrator ---------------------------------------------------------------------
 
     async def request(self, request_id: str) -> dict[str, Any]:
@@ -198,6 +214,20 @@ class PrivacyStory:
         found = list(response.json())
         assert all(item["subject_ref"] == subject_ref for item in found), "filter ignored"
         return found
+
+    async def erasure_besides(self, subject_ref: str, *known: str) -> dict[str, Any]:
+        """The subject's erasure other than the ``known`` request ids, once it is filed (an
+        automatic one: a trigger, a follow-up)."""
+
+        async def probe() -> dict[str, Any] | None:
+            found = [
+                r
+                for r in await self.requests_of(subject_ref)
+                if r["kind"] == "erasure" and r["request_id"] not in known
+            ]
+            return found[0] if found else None
+
+        return await eventually(probe, what=f"an erasure of the subject besides {known}")
 
     async def file(self, kind: str, subject_ref: str) -> dict[str, Any]:
         filed = await self.orchestrator.post(

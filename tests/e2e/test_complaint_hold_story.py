@@ -19,7 +19,6 @@ by mail to their login e-mail: the orchestrator kept identity's token of it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
@@ -32,19 +31,9 @@ async def test_an_open_complaint_keeps_exactly_the_held_data_until_it_is_resolve
 ) -> None:
     person = await privacy_story.learner_with_data()
     staff = privacy_story.staff
-    opened = await privacy_story.consent.post(
-        "/complaints",
-        json={
-            "kind": "complaint",
-            "subject_ref": person.subject_ref,
-            "organisation_id": person.organisation_id,
-            "summary": "Klage på hvordan henvendelsen ble besvart.",
-            "concerns": ["correspondence"],
-        },
-        headers=staff,
+    complaint_id = await privacy_story.open_complaint(
+        person, "Klage på hvordan henvendelsen ble besvart.", "correspondence"
     )
-    assert opened.status_code == 201, opened.text
-    complaint_id = opened.json()["complaint_id"]
 
     first = await privacy_story.file("erasure", person.subject_ref)
     view = await privacy_story.ended(str(first["request_id"]))
@@ -82,15 +71,7 @@ async def test_an_open_complaint_keeps_exactly_the_held_data_until_it_is_resolve
     )
     assert resolved.status_code == 200, resolved.text
 
-    async def follow_up() -> dict[str, Any] | None:
-        found = [
-            r
-            for r in await privacy_story.requests_of(person.subject_ref)
-            if r["request_id"] != first["request_id"] and r["kind"] == "erasure"
-        ]
-        return found[0] if found else None
-
-    second = await eventually(follow_up, what="the follow-up erasure after the resolution")
+    second = await privacy_story.erasure_besides(person.subject_ref, first["request_id"])
     assert second["requested_by_role"] == "automatic"
     second_view = await privacy_story.ended(str(second["request_id"]))
     assert second_view["state"] == "completed", second_view
@@ -114,18 +95,9 @@ async def test_an_automatic_erasure_under_a_hold_tells_the_person_by_mail(
     privacy_story: PrivacyStory,
 ) -> None:
     person = await privacy_story.learner_with_data()
-    opened = await privacy_story.consent.post(
-        "/complaints",
-        json={
-            "kind": "complaint",
-            "subject_ref": person.subject_ref,
-            "organisation_id": person.organisation_id,
-            "summary": "Klage på vurderingen av kurssvarene.",
-            "concerns": ["course_answers"],
-        },
-        headers=privacy_story.staff,
+    await privacy_story.open_complaint(
+        person, "Klage på vurderingen av kurssvarene.", "course_answers"
     )
-    assert opened.status_code == 201, opened.text
 
     async def held() -> bool | None:
         # No API lists holds: the orchestrator's own table says when ComplaintOpened is in.
@@ -145,13 +117,7 @@ async def test_an_automatic_erasure_under_a_hold_tells_the_person_by_mail(
     )
     assert revoked.status_code == 204, revoked.text
 
-    async def filed() -> dict[str, Any] | None:
-        found = [
-            r for r in await privacy_story.requests_of(person.subject_ref) if r["kind"] == "erasure"
-        ]
-        return found[0] if found else None
-
-    request = await eventually(filed, what="the erasure of LicenceRevoked")
+    request = await privacy_story.erasure_besides(person.subject_ref)
     assert request["trigger"] == "licence_revoked"
     view = await privacy_story.ended(str(request["request_id"]))
     assert view["state"] == "partially_completed", view

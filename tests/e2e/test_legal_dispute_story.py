@@ -69,15 +69,7 @@ async def test_a_settled_dispute_erases_the_correspondence_it_kept(
     )
     assert settled.status_code == 200, settled.text
 
-    async def follow_up() -> dict[str, Any] | None:
-        found = [
-            r
-            for r in await privacy_story.requests_of(person.subject_ref)
-            if r["request_id"] != first and r["kind"] == "erasure"
-        ]
-        return found[0] if found else None
-
-    second = await eventually(follow_up, what="the follow-up erasure after the settlement")
+    second = await privacy_story.erasure_besides(person.subject_ref, first)
     assert (second["requested_by_role"], second["trigger"]) == (
         "automatic",
         "legal_claim_resolved",

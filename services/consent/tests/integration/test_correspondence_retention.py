@@ -25,22 +25,15 @@ from consent.service_layer.customers import CONTRACT_ENDED_CONSUMER, handle_cont
 from .correspondence_support import Env, email_body, phone_body
 
 
-def contract_ended_record(
-    topic: str, organisation_id: uuid.UUID, ended_on: date, *, event_id: str, dispute: bool
+def organisation_record(
+    topic: str, organisation_id: uuid.UUID, event: str, payload: dict[str, Any], *, event_id: str
 ) -> Any:
-    retention = [{"reason": "bookkeeping", "keep_until": "2031-06-30"}]
-    if dispute:
-        retention.append({"reason": "legal_dispute", "keep_until": None})
+    """Identity's record of an organisation event (``event``: its type's name)."""
     return kafka_record(
         topic=topic,
         stream_id=f"organisation-{organisation_id}",
-        ce_type="no.byggrygg.identity.ContractEnded.v1",
-        payload={
-            "organisation_id": str(organisation_id),
-            "ended_on": ended_on.isoformat(),
-            "retention": retention,
-            "ended_by": "staff-1",
-        },
+        ce_type=f"no.byggrygg.identity.{event}.v1",
+        payload={"organisation_id": str(organisation_id), **payload},
         metadata={
             "event_id": event_id,
             "occurred_at": datetime.now(UTC).isoformat(),
@@ -49,6 +42,16 @@ def contract_ended_record(
         },
         source_service="identity",
     )
+
+
+def contract_ended_record(
+    topic: str, organisation_id: uuid.UUID, ended_on: date, *, event_id: str, dispute: bool
+) -> Any:
+    retention: list[dict[str, Any]] = [{"reason": "bookkeeping", "keep_until": "2031-06-30"}]
+    if dispute:
+        retention.append({"reason": "legal_dispute", "keep_until": None})
+    payload = {"ended_on": ended_on.isoformat(), "retention": retention, "ended_by": "staff-1"}
+    return organisation_record(topic, organisation_id, "ContractEnded", payload, event_id=event_id)
 
 
 async def produce(bootstrap: str, records: list[Any]) -> None:
@@ -208,23 +211,9 @@ async def test_purge_deletes_expired_items_unless_held(consent_env: Env) -> None
 def claim_settled_record(
     topic: str, organisation_id: uuid.UUID, reason: str, *, event_id: str
 ) -> Any:
-    return kafka_record(
-        topic=topic,
-        stream_id=f"organisation-{organisation_id}",
-        ce_type="no.byggrygg.identity.RetentionClaimSettled.v1",
-        payload={
-            "organisation_id": str(organisation_id),
-            "reason": reason,
-            "settled_on": "2026-12-01",
-            "settled_by": "staff-1",
-        },
-        metadata={
-            "event_id": event_id,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "correlation_id": "test",
-            "tenant_id": str(organisation_id),
-        },
-        source_service="identity",
+    payload = {"reason": reason, "settled_on": "2026-12-01", "settled_by": "staff-1"}
+    return organisation_record(
+        topic, organisation_id, "RetentionClaimSettled", payload, event_id=event_id
     )
 
 

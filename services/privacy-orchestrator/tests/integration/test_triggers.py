@@ -607,14 +607,12 @@ async def test_a_complaint_holds_what_it_concerns_and_its_resolution_erases_what
     assert await erasures_of(runtime.pool, [other]) == {}
 
 
-async def test_staff_releasing_a_hold_erases_what_the_last_erasure_kept(
-    runtime: Runtime,
-    topics: Topics,
-    kafka_bootstrap: str,
-    http: httpx.AsyncClient,
-    headers: Headers,
-) -> None:
-    person = subject()
+async def held_erasure(
+    runtime: Runtime, http: httpx.AsyncClient, headers: Headers, person: str
+) -> tuple[dict[str, str], str, UUID]:
+    """Staff place a ``legal_dispute`` hold on the person's content and file their erasure
+    (no sub-processors: holds are these tests' business); staff's headers, the hold's id and
+    the request's id."""
     staff = headers(
         Principal(
             user_id=str(uuid4()),
@@ -624,7 +622,7 @@ async def test_staff_releasing_a_hold_erases_what_the_last_erasure_kept(
         )
     )
     async with runtime.pool.acquire() as conn:
-        await conn.execute("DELETE FROM subprocessors")  # holds are this test's business
+        await conn.execute("DELETE FROM subprocessors")
     placed = await http.post(
         "/holds",
         json={
@@ -636,11 +634,22 @@ async def test_staff_releasing_a_hold_erases_what_the_last_erasure_kept(
         headers=staff,
     )
     assert placed.status_code == 201, placed.text
-    hold_id = placed.json()["hold_id"]
     filed = await http.post(
         "/requests", json={"kind": "erasure", "subject_ref": person}, headers=staff
     )
-    first = UUID(filed.json()["request_id"])
+    assert filed.status_code == 201, filed.text
+    return staff, str(placed.json()["hold_id"]), UUID(filed.json()["request_id"])
+
+
+async def test_staff_releasing_a_hold_erases_what_the_last_erasure_kept(
+    runtime: Runtime,
+    topics: Topics,
+    kafka_bootstrap: str,
+    http: httpx.AsyncClient,
+    headers: Headers,
+) -> None:
+    person = subject()
+    staff, hold_id, first = await held_erasure(runtime, http, headers, person)
     replies_topic = runtime.settings.privacy_orchestrator_replies_topic
     async with runtime.subscriptions_for(backoff=Backoff(initial=0.01, maximum=0.05)).running():
         await produce(
@@ -798,31 +807,7 @@ async def test_a_hold_released_while_the_erasure_is_open_is_followed_up_when_it_
     """R16: courses has already kept the held answers when staff release the hold; once the
     erasure ends (partially), the follow-up that erases them is filed by itself, once."""
     person = subject()
-    staff = headers(
-        Principal(
-            user_id=str(uuid4()),
-            subject_ref=subject(),
-            organisation_id=None,
-            roles=frozenset({Role.PLATFORM_STAFF}),
-        )
-    )
-    async with runtime.pool.acquire() as conn:
-        await conn.execute("DELETE FROM subprocessors")  # holds are this test's business
-    placed = await http.post(
-        "/holds",
-        json={
-            "subject_ref": person,
-            "basis": "legal_dispute",
-            "categories": ["content"],
-            "keep_until": None,
-        },
-        headers=staff,
-    )
-    assert placed.status_code == 201, placed.text
-    filed = await http.post(
-        "/requests", json={"kind": "erasure", "subject_ref": person}, headers=staff
-    )
-    first = UUID(filed.json()["request_id"])
+    staff, hold_id, first = await held_erasure(runtime, http, headers, person)
     replies_topic = runtime.settings.privacy_orchestrator_replies_topic
 
     async def requests_of_person() -> list[tuple[str, str | None]]:
@@ -846,7 +831,7 @@ async def test_a_hold_released_while_the_erasure_is_open_is_followed_up_when_it_
             return bool(n == 1)
 
         await eventually(courses_replied, "courses' reply (kept) to be recorded")
-        released = await http.delete(f"/holds/{placed.json()['hold_id']}", headers=staff)
+        released = await http.delete(f"/holds/{hold_id}", headers=staff)
         assert released.status_code == 204, released.text
         assert await requests_of_person() == [("in_progress", None)]  # nothing filed yet
 
