@@ -152,9 +152,9 @@ EXPORT_DATA: Final[tuple[PersonalDataField, ...]] = tuple(
 
 # Automatic triggers and retention clocks (R2, R6): whose data a contract end erases. Only
 # pseudonyms: a subject ref per organisation (with identity's token of the login e-mail, for
-# the R10 notice), and the scheduler's place in that list while it files the erasures. ``automatic_erasures`` (trigger ids, request ids, codes) and
-# ``contract_ends``' other columns (an organisation's dates, retention claims, counts) name no
-# person.
+# the R10 notice), and the scheduler's place in that list while it files the erasures.
+# ``automatic_erasures`` (trigger ids, request ids, codes) and ``contract_ends``' other
+# columns (an organisation's dates, retention claims, counts) name no person.
 TRIGGER_DATA: Final[tuple[PersonalDataField, ...]] = (
     PersonalDataField(
         location=TableColumn("organisation_subjects", "subject_ref"),
