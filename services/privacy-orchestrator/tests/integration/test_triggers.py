@@ -951,3 +951,67 @@ async def test_an_automatic_erasure_tells_the_person_at_their_login_email_what_w
             return len(mails) == 1
 
         await eventually(told, "the kept-data mail to be queued")
+
+
+async def test_a_hold_released_while_an_erasure_awaits_approval_is_followed_up_on_rejection(
+    runtime: Runtime,
+    topics: Topics,
+    kafka_bootstrap: str,
+    http: httpx.AsyncClient,
+    headers: Headers,
+) -> None:
+    """R16, R18: the first erasure kept the held answers; a second one, forwarded by a contact
+    person, awaits approval when staff release the hold; rejecting it files the follow-up
+    that erases what the first kept."""
+    person, organisation = subject(), uuid4()
+    staff, hold_id, first = await held_erasure(runtime, http, headers, person)
+    replies_topic = runtime.settings.privacy_orchestrator_replies_topic
+    async with runtime.subscriptions_for(backoff=Backoff(initial=0.01, maximum=0.05)).running():
+        await produce(
+            kafka_bootstrap,
+            [reply(replies_topic, first, person, p, kept=p == "courses") for p in PARTICIPANTS],
+        )
+
+        async def partially_completed() -> bool:
+            state = await value(
+                runtime.pool, "SELECT state FROM requests WHERE request_id = $1", first
+            )
+            return bool(state == "partially_completed")
+
+        await eventually(partially_completed, "the erasure to end partially completed")
+
+    contact = headers(
+        Principal(
+            user_id=str(uuid4()),
+            subject_ref=subject(),
+            organisation_id=str(organisation),
+            roles=frozenset({Role.CONTACT_PERSON}),
+        )
+    )
+    forwarded = await http.post(
+        "/requests", json={"kind": "erasure", "subject_ref": person}, headers=contact
+    )
+    assert forwarded.status_code == 201, forwarded.text
+    second = forwarded.json()["request_id"]
+    assert forwarded.json()["state"] == "awaiting_controller"
+    released = await http.delete(f"/holds/{hold_id}", headers=staff)
+    assert released.status_code == 204, released.text
+
+    async def erasures() -> list[tuple[str, str | None]]:
+        found = await rows(
+            runtime.pool,
+            "SELECT state, trigger FROM requests WHERE subject_ref = $1 ORDER BY received_at",
+            person,
+        )
+        return [(r["state"], r["trigger"]) for r in found]
+
+    assert await erasures() == [("partially_completed", None), ("awaiting_controller", None)]
+    rejected = await http.post(
+        f"/requests/{second}/reject", json={"reason": "withdrawn"}, headers=contact
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert await erasures() == [
+        ("partially_completed", None),
+        ("rejected", None),
+        ("in_progress", "hold_released"),
+    ]

@@ -10,9 +10,9 @@ works and sealed under the request's own scope, exactly as a filed ``notify_emai
 completion then tells them what was kept, if anything (``notices``).
 
 A hold that ends while the subject's erasure is still open (its replies may already say
-"kept") is recorded against that erasure; when it ends ``partially_completed``, the
-completion files the follow-up (``file_follow_up_waiting_on``), so what the hold kept never
-outlives it.
+"kept", or it awaits a contact person's approval) is recorded against that erasure; when it
+ends ``partially_completed`` or is rejected, the follow-up is filed then
+(``file_follow_up_waiting_on``), so what the hold kept never outlives it.
 """
 
 from __future__ import annotations
@@ -87,9 +87,9 @@ async def file_automatic_erasure(
 async def file_follow_up_waiting_on(
     conn: asyncpg.Connection, deps: Dependencies, request: DataSubjectRequest
 ) -> UUID | None:
-    """After ``request`` (an erasure) ended keeping something: if a hold ended while it was
-    open, file that hold's follow-up now (trigger id derived from both, so once); its id, or
-    None. In the completing transaction."""
+    """After ``request`` (an erasure) ended keeping something, or was rejected: if a hold
+    ended while it was open, file that hold's follow-up now (trigger id derived from both, so
+    once); its id, or None. In the ending transaction."""
     waiting = await automatic_erasures.follow_up_waiting_on(conn, request.id, FOLLOW_UP_TRIGGERS)
     if waiting is None:
         return None

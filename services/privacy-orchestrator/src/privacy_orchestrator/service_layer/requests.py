@@ -248,6 +248,9 @@ async def decide(
         await _save(conn, deps, request)
         # Rejected: nothing to tell by mail; the notify address (if any) goes (R10).
         await notices.notice_for_kept_data(conn, deps, request)
+        if not approve and request.kind is RequestKind.ERASURE:
+            # A hold that ended while it waited: what an earlier erasure kept is still to go.
+            await automatic.file_follow_up_waiting_on(conn, deps, request)
         view = await request_store.find_request(conn, request.id)
     assert view is not None
     return view
