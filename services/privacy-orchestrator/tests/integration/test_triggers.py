@@ -514,7 +514,6 @@ async def test_a_complaint_holds_what_it_concerns_and_its_resolution_erases_what
         resolved_by="staff-1",
     )
     resolved = record(topics.complaint, resolved_event, complaint_id, source="consent")
-    replies_topic = runtime.settings.privacy_orchestrator_replies_topic
     staff = headers(
         Principal(
             user_id=str(uuid4()),
@@ -560,18 +559,7 @@ async def test_a_complaint_holds_what_it_concerns_and_its_resolution_erases_what
         )
         assert {len(c["payload"]["holds"]) for c in commands} == {1}
         assert commands[0]["payload"]["holds"][0]["categories"] == ["content"]
-        await produce(
-            kafka_bootstrap,
-            [reply(replies_topic, first, person, p, kept=p == "courses") for p in PARTICIPANTS],
-        )
-
-        async def partially_completed() -> bool:
-            state = await value(
-                runtime.pool, "SELECT state FROM requests WHERE request_id = $1", first
-            )
-            return bool(state == "partially_completed")
-
-        await eventually(partially_completed, "the erasure to end partially completed")
+        await end_keeping_answers(runtime, kafka_bootstrap, first, person)
 
         # The complaint is resolved (delivered twice): the hold goes, one follow-up erasure.
         # (A last complaint after them: once it is applied, so are both copies.)
@@ -605,6 +593,29 @@ async def test_a_complaint_holds_what_it_concerns_and_its_resolution_erases_what
     assert len(again) == len(PARTICIPANTS)
     assert {len(c["payload"]["holds"]) for c in again} == {0}  # nothing held any more
     assert await erasures_of(runtime.pool, [other]) == {}
+
+
+async def end_keeping_answers(
+    runtime: Runtime, kafka_bootstrap: str, request_id: UUID, subject_ref: str
+) -> None:
+    """Every participant replies to the erasure, courses keeping the answers (a hold): wait
+    until it ends ``partially_completed`` (the subscriptions must be running)."""
+    replies_topic = runtime.settings.privacy_orchestrator_replies_topic
+    await produce(
+        kafka_bootstrap,
+        [
+            reply(replies_topic, request_id, subject_ref, p, kept=p == "courses")
+            for p in PARTICIPANTS
+        ],
+    )
+
+    async def partially_completed() -> bool:
+        state = await value(
+            runtime.pool, "SELECT state FROM requests WHERE request_id = $1", request_id
+        )
+        return bool(state == "partially_completed")
+
+    await eventually(partially_completed, "the erasure to end partially completed")
 
 
 async def held_erasure(
@@ -650,20 +661,8 @@ async def test_staff_releasing_a_hold_erases_what_the_last_erasure_kept(
 ) -> None:
     person = subject()
     staff, hold_id, first = await held_erasure(runtime, http, headers, person)
-    replies_topic = runtime.settings.privacy_orchestrator_replies_topic
     async with runtime.subscriptions_for(backoff=Backoff(initial=0.01, maximum=0.05)).running():
-        await produce(
-            kafka_bootstrap,
-            [reply(replies_topic, first, person, p, kept=p == "courses") for p in PARTICIPANTS],
-        )
-
-        async def partially_completed() -> bool:
-            state = await value(
-                runtime.pool, "SELECT state FROM requests WHERE request_id = $1", first
-            )
-            return bool(state == "partially_completed")
-
-        await eventually(partially_completed, "the erasure to end partially completed")
+        await end_keeping_answers(runtime, kafka_bootstrap, first, person)
 
     released = await http.delete(f"/holds/{hold_id}", headers=staff)
     assert released.status_code == 204, released.text
@@ -965,20 +964,8 @@ async def test_a_hold_released_while_an_erasure_awaits_approval_is_followed_up_o
     that erases what the first kept."""
     person, organisation = subject(), uuid4()
     staff, hold_id, first = await held_erasure(runtime, http, headers, person)
-    replies_topic = runtime.settings.privacy_orchestrator_replies_topic
     async with runtime.subscriptions_for(backoff=Backoff(initial=0.01, maximum=0.05)).running():
-        await produce(
-            kafka_bootstrap,
-            [reply(replies_topic, first, person, p, kept=p == "courses") for p in PARTICIPANTS],
-        )
-
-        async def partially_completed() -> bool:
-            state = await value(
-                runtime.pool, "SELECT state FROM requests WHERE request_id = $1", first
-            )
-            return bool(state == "partially_completed")
-
-        await eventually(partially_completed, "the erasure to end partially completed")
+        await end_keeping_answers(runtime, kafka_bootstrap, first, person)
 
     contact = headers(
         Principal(
