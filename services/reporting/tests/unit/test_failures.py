@@ -1,4 +1,4 @@
-"""Which errors of a batch are a record's, the infrastructure's, or a bug's."""
+"""Which errors of a batch are a record's, the infrastructure's, the schema's, or a bug's."""
 
 from __future__ import annotations
 
@@ -32,7 +32,22 @@ def test_the_infrastructures_errors_are_transient(error: Exception) -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [TypeError("a bug"), KeyError("a bug"), asyncpg.UndefinedColumnError("no such column")],
+    [
+        asyncpg.UndefinedColumnError("column does not exist"),
+        asyncpg.UndefinedTableError("relation does not exist"),
+        asyncpg.InsufficientPrivilegeError("permission denied"),
+    ],
+    ids=type,
+)
+def test_a_schema_the_code_does_not_find_is_nobodys_record(error: Exception) -> None:
+    # Every record would fail alike: the batch waits for the schema, nothing is dead-lettered.
+    assert is_transient(error)
+    assert not is_record_error(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [TypeError("a bug"), KeyError("a bug"), AttributeError("a bug")],
     ids=type,
 )
 def test_bugs_are_neither_transient_nor_a_records_values(error: Exception) -> None:
