@@ -14,9 +14,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ..identity_client import unique_phone
+from ..identity_client import unique_email, unique_name, unique_phone
+from ..mail_reader import MailReader
 from ..pii_scan import DatabaseHit, Identifiers, ScanReport
-from .privacy_story import PrivacyStory
+from .privacy_story import PrivacyStory, eventually
 
 
 def _databases_hit(report: ScanReport) -> set[str]:
@@ -81,3 +82,35 @@ async def test_an_ended_customer_keeps_only_what_its_claims_keep_and_loses_it_wh
     assert gone.hits == [], gone.hits
     still = await privacy_story.scan_for(invoice[bookkeeping["organisation_id"]])
     assert still.of("database")
+
+
+async def test_the_contact_person_is_told_of_the_export_offer_by_mail(
+    privacy_story: PrivacyStory,
+) -> None:
+    """Art. 28(3)(g) on the real processes: the customer's contact person (identity's
+    ContactPersonAdded) gets the orchestrator's mail when the contract ends, with the offer's
+    last day and the export's link, read from the platform's SMTP sink."""
+    organisation = await privacy_story.identity.register_organisation(phone=unique_phone())
+    organisation_id = organisation["organisation_id"]
+    email = unique_email("kontakt")
+    listed = await privacy_story.identity.http.post(
+        f"/organisations/{organisation_id}/contact-persons",
+        json={"name": unique_name("Kari"), "email": email, "phone": unique_phone()},
+        headers=privacy_story.staff,
+    )
+    assert listed.status_code == 201, listed.text
+    await _end(privacy_story, organisation_id, "bookkeeping")
+
+    async def offered() -> dict[str, Any] | None:
+        found = await privacy_story.orchestrator.get(
+            f"/organisations/{organisation_id}/contract-end", headers=privacy_story.staff
+        )
+        return dict(found.json()) if found.status_code == 200 else None
+
+    contract_end = await eventually(offered, what="the orchestrator records the contract end")
+    mails = MailReader(privacy_story.platform.mail_sink.maildir)
+    [mail] = await mails.wait_for(
+        email, matching=lambda m: "last ned" in (m.message["Subject"] or "")
+    )
+    assert contract_end["offer_until"][:10] in mail.text
+    assert f"/organisations/{organisation_id}/contract-end/export" in mail.text

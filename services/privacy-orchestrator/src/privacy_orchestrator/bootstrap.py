@@ -272,6 +272,9 @@ def background_workers(runtime: Runtime) -> dict[str, Worker]:
             batch_size=runtime.settings.privacy_orchestrator_retention_batch_size,
             concurrency=runtime.settings.privacy_orchestrator_retention_concurrency,
             poll_interval=runtime.settings.privacy_orchestrator_retention_poll_seconds,
+            reminder=timedelta(
+                days=runtime.settings.privacy_orchestrator_contract_export_reminder_days
+            ),
         ).run,
     }
 

@@ -178,6 +178,27 @@ TRIGGER_DATA: Final[tuple[PersonalDataField, ...]] = (
         erasure=Erasure.CRYPTO_SHRED,
     ),
     PersonalDataField(
+        location=TableColumn("organisation_contacts", "subject_ref"),
+        subject="contact person",
+        category=DataCategory.IDENTITY,
+        purpose="tell the organisation's contact persons of its export offer at contract end "
+        "(art. 28(3)(g))",
+        lawful_basis=LawfulBasis.CONTROLLER_INSTRUCTION,
+        retention="until the contract end's erasures are all filed, or the person is erased",
+        erasure=Erasure.DELETE,
+    ),
+    PersonalDataField(
+        location=TableColumn("organisation_contacts", "email_token"),
+        subject="contact person",
+        category=DataCategory.CONTACT,
+        purpose="tell the organisation's contact persons of its export offer at contract end "
+        "(art. 28(3)(g))",
+        lawful_basis=LawfulBasis.CONTROLLER_INSTRUCTION,
+        retention="identity's key-ring token under the person's key, unreadable once it is "
+        "shredded; deleted with the row",
+        erasure=Erasure.CRYPTO_SHRED,
+    ),
+    PersonalDataField(
         location=TableColumn("contract_ends", "cursor"),
         subject="user",
         category=DataCategory.IDENTITY,
@@ -208,7 +229,8 @@ NOTICE_DATA: Final[tuple[PersonalDataField, ...]] = (
         location=TableColumn("mail_outbox", "recipient"),
         subject="data_subject",
         category=DataCategory.CONTACT,
-        purpose=_NOTICE_PURPOSE,
+        purpose=_NOTICE_PURPOSE + "; also a contact person told of the export offer at "
+        "contract end (art. 28(3)(g))",
         lawful_basis=LawfulBasis.LEGAL_OBLIGATION,
         retention="until the mail is sent; then cleared",
         erasure=Erasure.DELETE,

@@ -112,6 +112,14 @@ class OrchestratorSettings(PlatformSettings):
         "before erasure starts (art. 28(3)(g)) "
         "(BYGGRYGG_PRIVACY_ORCHESTRATOR_CONTRACT_EXPORT_OFFER_DAYS).",
     )
+    privacy_orchestrator_contract_export_reminder_days: int = Field(
+        default=7,
+        ge=0,
+        description="How many days before a contract end's export offer ends its contact "
+        "persons are reminded by mail (0: no reminder; an offer no longer than this gets only "
+        "the mail that opened it) "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_CONTRACT_EXPORT_REMINDER_DAYS).",
+    )
     privacy_orchestrator_retention_poll_seconds: float = Field(
         default=30.0,
         gt=0,

@@ -1002,3 +1002,103 @@ async def test_a_hold_released_while_an_erasure_awaits_approval_is_followed_up_o
         ("rejected", None),
         ("in_progress", "hold_released"),
     ]
+
+
+def contact_added(subject_ref: str, organisation_id: UUID, email: str) -> Any:
+    return identity.ContactPersonAdded(
+        organisation_id=organisation_id,
+        subject_ref=subject_ref,
+        name="enc:v1:test:bmFtZQ==",
+        email=email,
+        phone=None,
+        listed_by="staff-1",
+    )
+
+
+async def test_the_contact_persons_are_told_of_the_export_offer_and_reminded_once(
+    runtime: Runtime,
+    topics: Topics,
+    kafka_bootstrap: str,
+    moved: Dependencies,
+    clock: MovableClock,
+) -> None:
+    """Art. 28(3)(g): the contract end (delivered twice) mails each contact person of the
+    organisation once, with the offer's last day and the export's link; a week before the
+    offer ends one reminder follows, however many passes run; another organisation's contact
+    is told nothing; once the erasures are filed, no contact is kept."""
+    ending, other = uuid4(), uuid4()
+    keyring = runtime.deps.keyring
+    assert keyring is not None
+    contacts = {subject(): f"kontakt-{n}@kunde.example" for n in range(2)}
+    outsider = subject()
+    listed = [
+        *[
+            contact_added(s, ending, await keyring.encrypt(s, address))
+            for s, address in contacts.items()
+        ],
+        contact_added(outsider, other, await keyring.encrypt(outsider, "annen@kunde.example")),
+    ]
+    ended = record(topics.organisation, contract_ended(ending, clock().date()), ending)
+
+    async def mails(kind: str) -> list[dict[str, Any]]:
+        return await rows(
+            runtime.pool,
+            "SELECT recipient, body FROM mail_outbox WHERE kind = $1 ORDER BY recipient",
+            kind,
+        )
+
+    async with runtime.subscriptions_for(backoff=Backoff(initial=0.01, maximum=0.05)).running():
+        await produce(
+            kafka_bootstrap,
+            [*(record(topics.organisation, e, e.organisation_id) for e in listed), ended, ended],
+        )
+
+        async def told() -> bool:
+            return len(await mails("export_offer_opened")) == 2
+
+        await eventually(told, "the contact persons to be told of the offer")
+        assert (
+            await value(
+                runtime.pool,
+                "SELECT count(*) FROM inbox WHERE consumer = $1",
+                triggers.ORGANISATION_EVENTS_CONSUMER,
+            )
+            == len(listed) + 1
+        )
+
+    opened = await mails("export_offer_opened")
+    assert [m["recipient"] for m in opened] == sorted(contacts.values())
+    offer_until = await value(
+        runtime.pool, "SELECT offer_until FROM contract_ends WHERE organisation_id = $1", ending
+    )
+    assert offer_until.date().isoformat() in opened[0]["body"]
+    assert f"/organisations/{ending}/contract-end/export" in opened[0]["body"]
+
+    scheduler = RetentionScheduler(moved, poll_interval=1, reminder=timedelta(days=7))
+    await scheduler.run_due()
+    assert await mails("export_offer_reminder") == []  # not yet: more than a week left
+    clock.advance(offer_until - timedelta(days=6) - clock())
+    await scheduler.run_due()
+    await scheduler.run_due()
+    reminded = await mails("export_offer_reminder")
+    assert [m["recipient"] for m in reminded] == sorted(contacts.values())
+    assert "påminnelse" in reminded[0]["body"]
+
+    clock.advance(timedelta(days=7))  # the offer is over: erasures filed, contacts dropped
+    await scheduler.run_due()
+    assert (
+        await value(
+            runtime.pool,
+            "SELECT count(*) FROM organisation_contacts WHERE organisation_id = $1",
+            ending,
+        )
+        == 0
+    )
+    assert (
+        await value(
+            runtime.pool,
+            "SELECT count(*) FROM organisation_contacts WHERE organisation_id = $1",
+            other,
+        )
+        == 1
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
@@ -46,6 +46,15 @@ class Progress:
     contract_end_id: UUID
     organisation_id: UUID
     cursor: str | None
+
+
+@dataclass(frozen=True)
+class OfferToRemind:
+    """An open export offer whose contact persons are to be reminded that it ends."""
+
+    organisation_id: UUID
+    ended_on: date
+    offer_until: datetime
 
 
 # How many contract ends under erasure one pass looks at to find one nobody works on.
@@ -198,3 +207,21 @@ async def finish(conn: asyncpg.Connection, contract_end_id: UUID, at: datetime) 
         ContractEndState.ERASURE_FILED.value,
         at,
     )
+
+
+async def take_offers_to_remind(
+    conn: asyncpg.Connection, *, now: datetime, ahead: timedelta
+) -> list[OfferToRemind]:
+    """The open offers ending within ``ahead`` of ``now`` whose contact persons were not
+    reminded, marked reminded in the caller's transaction (concurrent passes: each row once).
+    An offer shorter than ``ahead`` is left out: the mail that opened it said as much."""
+    rows = await conn.fetch(
+        "UPDATE contract_ends SET offer_reminded_at = $1"
+        " WHERE state = $2 AND offer_reminded_at IS NULL AND offer_until > $1"
+        " AND offer_until - $3::interval <= $1 AND offer_until - $3::interval > recorded_at"
+        " RETURNING organisation_id, ended_on, offer_until",
+        now,
+        ContractEndState.EXPORT_OFFERED.value,
+        ahead,
+    )
+    return [OfferToRemind(**dict(row)) for row in rows]

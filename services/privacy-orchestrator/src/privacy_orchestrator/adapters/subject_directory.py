@@ -61,11 +61,51 @@ async def email_token(conn: asyncpg.Connection, subject_ref: str) -> str | None:
 
 
 async def forget_subject(conn: asyncpg.Connection, subject_ref: str) -> int:
-    """Remove an erased subject from every organisation's directory; how many rows went."""
+    """Remove an erased subject from every organisation's directory and contacts; how many
+    directory rows went."""
+    await conn.execute("DELETE FROM organisation_contacts WHERE subject_ref = $1", subject_ref)
     status: str = await conn.execute(
         "DELETE FROM organisation_subjects WHERE subject_ref = $1", subject_ref
     )
     return int(status.split()[-1])
+
+
+async def list_contact(
+    conn: asyncpg.Connection,
+    *,
+    organisation_id: UUID,
+    subject_ref: str,
+    email_token: str,
+    at: datetime,
+) -> None:
+    """Record a contact person of the organisation (``ContactPersonAdded``), whom the contract
+    end's export offer is told to; a second listing replaces the token."""
+    await conn.execute(
+        "INSERT INTO organisation_contacts (organisation_id, subject_ref, email_token, listed_at)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (organisation_id, subject_ref) DO UPDATE"
+        " SET email_token = EXCLUDED.email_token",
+        organisation_id,
+        subject_ref,
+        email_token,
+        at,
+    )
+
+
+async def contacts_of(conn: asyncpg.Connection, organisation_id: UUID) -> list[tuple[str, str]]:
+    """The organisation's contact persons: (subject ref, e-mail token), in listing order."""
+    rows = await conn.fetch(
+        "SELECT subject_ref, email_token FROM organisation_contacts WHERE organisation_id = $1"
+        " ORDER BY listed_at, subject_ref",
+        organisation_id,
+    )
+    return [(row["subject_ref"], row["email_token"]) for row in rows]
+
+
+async def forget_contacts(conn: asyncpg.Connection, organisation_id: UUID) -> None:
+    """The offer is over and every erasure filed: nobody of the organisation is told more."""
+    await conn.execute(
+        "DELETE FROM organisation_contacts WHERE organisation_id = $1", organisation_id
+    )
 
 
 async def subjects_after(

@@ -272,6 +272,20 @@ ORGANISATION_SUBJECTS: Final = sa.Table(
     comment="The subjects of each organisation (pseudonyms only), for its contract end (R6)",
 )
 
+# ``organisation_contacts`` (migration 0011): each organisation's contact persons with
+# identity's token of their e-mail (under their own key), to tell the controller of its export
+# offer; deleted when the person is erased or the contract end's erasures are all filed.
+ORGANISATION_CONTACTS: Final = sa.Table(
+    "organisation_contacts",
+    METADATA,
+    sa.Column("organisation_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("subject_ref", sa.Text, primary_key=True),
+    sa.Column("email_token", sa.Text, nullable=False),
+    sa.Column("listed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_organisation_contacts_subject_ref", "subject_ref"),
+    comment="The contact persons of each organisation, told of its export offer",
+)
+
 CONTRACT_ENDS: Final = sa.Table(
     "contract_ends",
     METADATA,
@@ -287,6 +301,8 @@ CONTRACT_ENDS: Final = sa.Table(
     sa.Column("cursor", sa.Text, nullable=True),
     sa.Column("filed", sa.Integer, nullable=False),
     sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
+    # When the contact persons were reminded that the offer ends (migration 0011).
+    sa.Column("offer_reminded_at", sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint(
         "state IN ('export_offered', 'erasing', 'erasure_filed')", name="contract_ends_state"
     ),

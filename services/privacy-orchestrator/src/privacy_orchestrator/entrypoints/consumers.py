@@ -15,7 +15,8 @@ trigger erasures (R2, R6).
   ``UserProfileCorrected`` replaces it), ``UserErased`` removes it
   (``service_layer.triggers``).
 - ``identity.organisation.v1``: ``ContractEnded`` records the contract end and its export offer
-  (art. 28(3)(g)); the retention scheduler files the erasures when the offer is over.
+  (art. 28(3)(g)), mailed to the contact persons ``ContactPersonAdded`` listed; the retention
+  scheduler reminds them and files the erasures when the offer is over.
 - ``consent.complaint.v1``: ``ComplaintOpened`` places a legal hold, ``ComplaintResolved``
   releases it and erases what the subject's last erasure kept (R16, R21);
   ``LegalClaimResolved`` erases what an ended customer's subjects' last erasures kept for its
@@ -63,6 +64,10 @@ USER_EVENTS: Final = frozenset(
     }
 )
 
+
+ORGANISATION_EVENTS: Final = frozenset(
+    {identity.ContractEnded.ce_type(), identity.ContactPersonAdded.ce_type()}
+)
 
 COMPLAINT_EVENTS: Final = frozenset(
     {
@@ -188,15 +193,18 @@ def register_trigger_consumers(
     @broker.subscriber(settings.organisation_topic, group_id=group_id, auto_offset_reset="earliest")
     async def on_organisation_event(message: KafkaMessage) -> None:
         received = event_from_message(message)
-        if received.type != identity.ContractEnded.ce_type():
-            return
-        ended = received.contract()
-        if not isinstance(ended, identity.ContractEnded):
+        if received.type not in ORGANISATION_EVENTS:
             return
         with bound_correlation_id(received.correlation_id):
-            await triggers.record_contract_end(
-                deps, ended, received, offer_days=settings.export_offer_days
-            )
+            match received.contract():
+                case identity.ContractEnded() as ended:
+                    await triggers.record_contract_end(
+                        deps, ended, received, offer_days=settings.export_offer_days
+                    )
+                case identity.ContactPersonAdded() as contact:
+                    await triggers.list_contact(deps, contact, received)
+                case _:
+                    return
 
     @broker.subscriber(settings.complaint_topic, group_id=group_id, auto_offset_reset="earliest")
     async def on_complaint_event(message: KafkaMessage) -> None:

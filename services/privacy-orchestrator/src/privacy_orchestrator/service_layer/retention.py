@@ -1,5 +1,6 @@
 """The retention scheduler (R2, R6, DESIGN §5): when a contract end's export offer is over, it
-files an erasure for every known subject of the organisation.
+files an erasure for every known subject of the organisation. Before that, ``reminder`` ahead
+of the offer's end, it reminds the organisation's contact persons (``offer_notices``).
 
 A pass first ends every offer whose time ran out (one short transaction), then works through
 the contract ends under erasure, one at a time per process (an advisory lock held by the
@@ -23,12 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from uuid import UUID
 
 from byggrygg_shared.background import every
 from byggrygg_shared.db import transaction
 from privacy_orchestrator.adapters import contract_end_store, subject_directory
 from privacy_orchestrator.domain.triggers import Trigger, contract_subject_trigger
+from privacy_orchestrator.service_layer import offer_notices
 from privacy_orchestrator.service_layer.automatic import file_automatic_erasure
 from privacy_orchestrator.service_layer.context import Dependencies
 
@@ -45,6 +48,7 @@ class RetentionScheduler:
         batch_size: int = 200,
         concurrency: int = 1,
         poll_interval: float = 30.0,
+        reminder: timedelta = timedelta(0),
     ) -> None:
         if batch_size < 1 or concurrency < 1:
             raise ValueError("batch_size and concurrency must be at least 1")
@@ -52,9 +56,12 @@ class RetentionScheduler:
         self._batch_size = batch_size
         self._concurrency = concurrency
         self._poll_interval = poll_interval
+        self._reminder = reminder
 
     async def run_due(self) -> int:
-        """File every erasure that is due now; how many requests were filed."""
+        """Remind of offers about to end, then file every erasure that is due now; how many
+        requests were filed."""
+        await offer_notices.remind_ending_offers(self._deps, ahead=self._reminder)
         await self.end_expired_offers()
         filed = 0
         while (chunk := await self.file_next_chunk()) is not None:
@@ -101,6 +108,7 @@ class RetentionScheduler:
                 )
             if len(subjects) < chunk_size:
                 await contract_end_store.finish(conn, progress.contract_end_id, deps.clock())
+                await subject_directory.forget_contacts(conn, progress.organisation_id)
                 logger.info(
                     "contract end of organisation %s: every erasure filed",
                     progress.organisation_id,

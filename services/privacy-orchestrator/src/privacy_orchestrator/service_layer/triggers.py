@@ -6,8 +6,10 @@ know, contract ends to offer back.
 - ``UserCreated`` / ``LicenceGranted`` (user topic): the subject joins its organisation's
   directory; ``UserErased``: it leaves every directory.
 - ``ContractEnded`` (organisation topic): the contract end is recorded with an export offer to
-  the organisation's controller (art. 28(3)(g)) for the configured number of days; the
-  retention scheduler (``service_layer.retention``) files the erasures when the offer is over.
+  the organisation's controller (art. 28(3)(g)) for the configured number of days, and its
+  contact persons (``ContactPersonAdded``, same topic) are told by mail; the retention
+  scheduler (``service_layer.retention``) reminds them before the offer ends and files the
+  erasures when it is over.
 - ``ComplaintOpened`` (consent's complaint topic): a legal hold ``open_complaint`` on the
   categories the complaint's areas hold in other services (``COMPLAINT_HOLD_CATEGORIES``);
   ``ComplaintResolved``: the hold is released and, if the subject's latest erasure kept
@@ -39,6 +41,7 @@ from privacy_orchestrator.domain.triggers import (
     complaint_hold_id,
     offer_until,
 )
+from privacy_orchestrator.service_layer import offer_notices
 from privacy_orchestrator.service_layer.automatic import file_automatic_erasure
 from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.errors import HoldNotFound
@@ -121,6 +124,24 @@ async def list_subject(
     return True
 
 
+async def list_contact(
+    deps: Dependencies, event: identity.ContactPersonAdded, received: ReceivedEvent
+) -> bool:
+    """Keep a contact person of the organisation (with identity's token of their e-mail), to
+    tell of a contract end's export offer; False if the event was applied."""
+    async with transaction(deps.pool) as conn:
+        if not await claim(conn, consumer=ORGANISATION_EVENTS_CONSUMER, event_id=received.id):
+            return False
+        await subject_directory.list_contact(
+            conn,
+            organisation_id=event.organisation_id,
+            subject_ref=event.subject_ref,
+            email_token=event.email,
+            at=deps.clock(),
+        )
+    return True
+
+
 async def correct_subject_email(
     deps: Dependencies, event: identity.UserProfileCorrected, received: ReceivedEvent
 ) -> bool:
@@ -152,12 +173,14 @@ async def record_contract_end(
     *,
     offer_days: int,
 ) -> bool:
-    """Record the contract end and open its export offer (art. 28(3)(g)); False if the event
-    was applied, or the organisation's contract end is already recorded."""
+    """Record the contract end and open its export offer (art. 28(3)(g)), telling the
+    organisation's contact persons by mail in the same transaction (``offer_notices``); False
+    if the event was applied, or the organisation's contract end is already recorded."""
     async with transaction(deps.pool) as conn:
         if not await claim(conn, consumer=ORGANISATION_EVENTS_CONSUMER, event_id=received.id):
             return False
         now = deps.clock()
+        until = offer_until(ended_on=event.ended_on, recorded_at=now, days=offer_days)
         recorded = await contract_end_store.record_contract_end(
             conn,
             contract_end_id=event_uuid(received),
@@ -165,8 +188,17 @@ async def record_contract_end(
             ended_on=event.ended_on,
             retention=list(event.retention),
             recorded_at=now,
-            offer_until=offer_until(ended_on=event.ended_on, recorded_at=now, days=offer_days),
+            offer_until=until,
         )
+        if recorded:
+            await offer_notices.tell_contacts(
+                conn,
+                deps,
+                organisation_id=event.organisation_id,
+                ended_on=event.ended_on,
+                offer_until=until,
+                reminder=False,
+            )
     if recorded:
         logger.info("contract end of organisation %s recorded", event.organisation_id)
     else:
