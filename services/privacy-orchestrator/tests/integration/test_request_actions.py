@@ -8,7 +8,8 @@ time-out (R13, DESIGN §5) on real PostgreSQL and Kafka:
   released; the deadline does not move; only staff may hold and release;
 - a participant that does not reply gets its command again, the same one (the same
   CloudEvent id, twice on Kafka), then shows as escalated (``escalated=true``) and the request
-  stays open until its late reply comes.
+  stays open until its late reply comes; staff may send the command again themselves, which
+  starts a fresh round of automatic re-sends.
 """
 
 from __future__ import annotations
@@ -326,6 +327,32 @@ async def test_a_silent_participant_gets_the_same_command_again_then_is_escalate
     status = [e["change"] for e in await _status_events(runtime, request_id)]
     assert status == ["in_progress", "participant_escalated"]
 
+    # Staff send courses' command again (R13): only staff, only an escalated participant.
+    resend = f"/requests/{request_id}/participants/courses/resend"
+    assert_problem(await http.post(resend, headers=headers(learner)), 403)
+    not_escalated = await http.post(
+        f"/requests/{request_id}/participants/identity/resend", headers=staff
+    )
+    assert assert_problem(not_escalated, 409)["type"].endswith("participant-not-escalated")
+    unknown = await http.post(f"/requests/{request_id}/participants/billing/resend", headers=staff)
+    assert assert_problem(unknown, 404)["type"].endswith("participant-not-on-request")
+    assert_problem(
+        await http.post(f"/requests/{uuid4()}/participants/courses/resend", headers=staff), 404
+    )
+    resent = await http.post(resend, headers=staff)
+    assert resent.status_code == 200, resent.text
+    courses = resent.json()["participants"]["courses"]
+    assert (courses["escalated"], courses["resends"], courses["replied"]) == (False, 0, False)
+    commands = await relayed.read("privacy.commands.courses.v1", 3)
+    assert {dict(record.headers)["ce_id"] for record in commands} == ids  # the same command
+    status = [e["change"] for e in await _status_events(runtime, request_id)]
+    assert status == ["in_progress", "participant_escalated", "participant_resent"]
+    # A fresh round of automatic re-sends follows before it escalates again.
+    assert await worker.chase_due() == 1
+    view = (await http.get(f"/requests/{request_id}", headers=staff)).json()
+    assert view["participants"]["courses"]["escalated"] is False
+    assert (await http.post(resend, headers=staff)).status_code == 409  # not escalated now
+
     # The late reply is recorded and completes the request.
     async with runtime.subscriptions_for(backoff=backoff).running():
         await produce(kafka_bootstrap, replies("courses"))
@@ -337,4 +364,4 @@ async def test_a_silent_participant_gets_the_same_command_again_then_is_escalate
         await eventually(completed, "completion on the late reply")
     final_status = (await _status_events(runtime, request_id))[-1]
     assert (final_status["change"], final_status["participants_answered"]) == ("completed", 3)
-    assert final_status["escalated"] is True  # courses was escalated on the way
+    assert final_status["escalated"] is False  # the operator's re-send took courses off it

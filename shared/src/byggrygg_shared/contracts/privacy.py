@@ -226,9 +226,10 @@ class RequestStateChanged(IntegrationEvent):
 
     Published in the transaction of the change: the request's state moved (received,
     approved, in progress, on hold, completed...), its deadline was extended, a participant was
-    escalated or a sub-processor request closed by an operator. ``change`` names what happened
-    (``received``, ``approved``, ``rejected``, ``in_progress``, ``put_on_hold``, ``released``,
-    ``deadline_extended``, ``participant_escalated``, ``sub_processor_closed``,
+    escalated (or sent its command again by an operator), or a sub-processor request closed by
+    an operator. ``change`` names what happened (``received``, ``approved``, ``rejected``,
+    ``in_progress``, ``put_on_hold``, ``released``, ``deadline_extended``,
+    ``participant_escalated``, ``participant_resent``, ``sub_processor_closed``,
     ``completed``). Answers (replies, confirmations) alone publish nothing: the counts are
     as of the change. ``overdue`` is as of ``changed_at``; a reader compares ``deadline`` with
     its own today for a live figure. ``escalated``: a participant or a sub-processor request

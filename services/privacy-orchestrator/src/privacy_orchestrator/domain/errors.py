@@ -45,5 +45,13 @@ class UnexpectedReply(RequestRuleBroken):
     """A reply from a participant (or for a command) the request never sent."""
 
 
+class ParticipantNotOnRequest(OrchestratorError):
+    """The request sent no command to this participant."""
+
+
+class ParticipantNotEscalated(RequestRuleBroken):
+    """Only an escalated participant's command may be sent again by an operator."""
+
+
 class InvalidSubProcessor(OrchestratorError):
     """A sub-processor entry breaks a rule (bad organisation number, no categories, ...)."""

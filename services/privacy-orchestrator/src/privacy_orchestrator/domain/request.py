@@ -47,6 +47,8 @@ from byggrygg_shared.contracts.base import IntegrationEvent
 from privacy_orchestrator.domain.errors import (
     NotAwaitingDecision,
     NotInProgress,
+    ParticipantNotEscalated,
+    ParticipantNotOnRequest,
     RequestRuleBroken,
     UnexpectedReply,
 )
@@ -256,6 +258,17 @@ class ParticipantEscalated(RequestEvent):
     escalated_at: datetime
 
 
+class ParticipantResentByOperator(RequestEvent):
+    """Staff sent an escalated participant's command again (R13): it is waited for again,
+    with a fresh round of automatic re-sends before it escalates once more."""
+
+    event_type: ClassVar[str] = _PREFIX + "ParticipantResentByOperator"
+
+    participant: str
+    by: Actor
+    resent_at: datetime
+
+
 class SubProcessorResentByOperator(RequestEvent):
     """Staff sent an escalated sub-processor request again (R13)."""
 
@@ -316,6 +329,7 @@ REQUEST_EVENTS: tuple[type[RequestEvent], ...] = (
     DeadlineExtended,
     CommandResent,
     ParticipantEscalated,
+    ParticipantResentByOperator,
     SubProcessorResentByOperator,
     SubProcessorClosedByOperator,
     RequestPutOnHold,
@@ -550,6 +564,21 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
             raise RequestRuleBroken(f"{participant} is escalated")
         return issued
 
+    def resend_to_escalated(self, participant: str, by: Actor) -> IssuedCommand:
+        """Staff send an escalated participant's command again; the command (its event id)."""
+        if participant not in self.issued:
+            raise ParticipantNotOnRequest(participant)
+        self._require_state(RequestState.IN_PROGRESS, NotInProgress)
+        if participant not in self.escalated_participants:
+            raise ParticipantNotEscalated(f"{participant} is not escalated")
+        issued = self.issued[participant]
+        self._raise(
+            ParticipantResentByOperator(
+                request_id=self.id, participant=participant, by=by, resent_at=by.at
+            )
+        )
+        return issued
+
     def resend_sub_processor(self, subprocessor_id: UUID, by: Actor) -> None:
         """Staff send an unanswered sub-processor request again (the caller checked that its
         delivery is escalated)."""
@@ -716,6 +745,10 @@ class DataSubjectRequest(Aggregate[RequestEvent]):
                 self.last_sent[event.participant] = event.resent_at
             case ParticipantEscalated():
                 self.escalated_participants[event.participant] = event.escalated_at
+            case ParticipantResentByOperator():
+                self.escalated_participants.pop(event.participant, None)
+                self.resends[event.participant] = 0
+                self.last_sent[event.participant] = event.resent_at
             case SubProcessorResentByOperator():
                 pass  # the delivery itself goes back to pending (its own table)
             case SubProcessorClosedByOperator():

@@ -76,6 +76,18 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
         "Unexpected reply",
         "The request never sent this command to this participant.",
     ),
+    domain.ParticipantNotOnRequest: (
+        404,
+        "participant-not-on-request",
+        "Not found",
+        "The request sent no command to this participant.",
+    ),
+    domain.ParticipantNotEscalated: (
+        409,
+        "participant-not-escalated",
+        "Not escalated",
+        "Only an escalated participant's command may be sent again.",
+    ),
     domain.RequestRuleBroken: (
         409,
         "request-rule-broken",

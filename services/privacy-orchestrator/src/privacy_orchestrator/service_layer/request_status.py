@@ -51,6 +51,7 @@ _CHANGES: Final[dict[type[RequestEvent], str]] = {
     dsr.RequestReleased: "released",
     dsr.DeadlineExtended: "deadline_extended",
     dsr.ParticipantEscalated: "participant_escalated",
+    dsr.ParticipantResentByOperator: "participant_resent",
     dsr.SubProcessorClosedByOperator: "sub_processor_closed",
     dsr.RequestCompleted: "completed",
 }

@@ -873,6 +873,39 @@ async def resend_sub_processor(
     return view
 
 
+async def resend_to_participant(
+    deps: Dependencies, principal: Principal, request_id: UUID, participant: str
+) -> RequestView:
+    """Staff send an escalated participant's command again (R13): the same command under the
+    same CloudEvent id (the participant's inbox makes it once; one that already applied it
+    sends its recorded reply again), and the participant is waited for again, with a fresh
+    round of automatic re-sends."""
+    async with transaction(deps.pool) as conn:
+        request = await _locked_request(conn, deps, request_id)
+        issued = request.resend_to_escalated(
+            participant, _actor(principal, ActorRole.PLATFORM_STAFF, deps.clock())
+        )
+        stream = f"{COMMAND_STREAM_PREFIX}{request.id}"
+        found = await request_actions.issued_command(
+            conn, stream_id=stream, event_id=issued.event_id
+        )
+        if found is None:  # pragma: no cover - the fan-out stored every command it sent
+            raise RequestRuleBroken(f"the command to {participant} is not stored")
+        command, metadata = found
+        await deps.outbox.append(
+            conn,
+            stream_id=stream,
+            expected_version=await deps.outbox.stream_version(conn, stream),
+            events=[command],
+            metadata=metadata,
+        )
+        await _save(conn, deps, request)
+        view = await request_store.find_request(conn, request.id)
+    assert view is not None
+    logger.info("request %s: command to %s sent again by staff", request_id, participant)
+    return view
+
+
 async def close_sub_processor(
     deps: Dependencies,
     principal: Principal,

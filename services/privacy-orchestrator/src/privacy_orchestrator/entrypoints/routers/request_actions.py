@@ -1,7 +1,8 @@
 """Platform staff's actions on a running request (R13, DESIGN §5): send an escalated
-sub-processor request again or close it with a written reason; hold a request and release it.
-Everyone else: 403. Unknown request or sub-processor not on it: 404; an action the request's
-or delivery's state does not allow: 409."""
+participant's command or sub-processor request again, or close the latter with a written
+reason; hold a request and release it. Everyone else: 403. Unknown request, or a participant
+or sub-processor not on it: 404; an action the request's or delivery's state does not allow:
+409."""
 
 from __future__ import annotations
 
@@ -20,6 +21,25 @@ router = APIRouter(tags=["requests"])
 
 RequestId = Annotated[UUID, Path()]
 SubProcessorId = Annotated[UUID, Path()]
+
+
+Participant = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
+
+
+@router.post(
+    "/requests/{request_id}/participants/{participant}/resend",
+    summary="Send an escalated participant's command again (platform staff, R13)",
+    description="The same command under the same CloudEvent id (the participant applies it "
+    "once, or sends its recorded reply again); the participant is waited for again, with a "
+    "fresh round of automatic re-sends. 409 unless the participant is escalated and the "
+    "request in progress.",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def resend_to_participant(
+    deps: Deps, caller: Staff, request_id: RequestId, participant: Participant
+) -> RequestRead:
+    view = await requests.resend_to_participant(deps, caller, request_id, participant)
+    return read_request(deps, view)
 
 
 @router.post(
