@@ -885,20 +885,8 @@ async def resend_to_participant(
         issued = request.resend_to_escalated(
             participant, _actor(principal, ActorRole.PLATFORM_STAFF, deps.clock())
         )
-        stream = f"{COMMAND_STREAM_PREFIX}{request.id}"
-        found = await request_actions.issued_command(
-            conn, stream_id=stream, event_id=issued.event_id
-        )
-        if found is None:  # pragma: no cover - the fan-out stored every command it sent
+        if not await _send_again(conn, deps, request, issued):  # pragma: no cover
             raise RequestRuleBroken(f"the command to {participant} is not stored")
-        command, metadata = found
-        await deps.outbox.append(
-            conn,
-            stream_id=stream,
-            expected_version=await deps.outbox.stream_version(conn, stream),
-            events=[command],
-            metadata=metadata,
-        )
         await _save(conn, deps, request)
         view = await request_store.find_request(conn, request.id)
     assert view is not None
@@ -974,30 +962,39 @@ async def chase_participants(
             return 0
         now = deps.clock()
         acted = 0
-        stream = f"{COMMAND_STREAM_PREFIX}{request.id}"
         for name in request.waiting_participants():
             if request.unanswered_since(name) > now - reply_within:
                 continue
             acted += 1
-            found = None
-            if request.resends.get(name, 0) < max_resends:
-                found = await request_actions.issued_command(
-                    conn, stream_id=stream, event_id=request.issued[name].event_id
-                )
-            if found is None:
+            sent = request.resends.get(name, 0) < max_resends and await _send_again(
+                conn, deps, request, request.issued[name]
+            )
+            if not sent:
                 request.escalate_participant(name, now)
                 logger.warning("request %s: participant %s escalated (no reply)", request.id, name)
                 continue
-            command, metadata = found
-            await deps.outbox.append(
-                conn,
-                stream_id=stream,
-                expected_version=await deps.outbox.stream_version(conn, stream),
-                events=[command],
-                metadata=metadata,
-            )
             request.resend_command(name, now)
             logger.info("request %s: command to %s sent again", request.id, name)
         if acted:
             await _save(conn, deps, request)
     return acted
+
+
+async def _send_again(
+    conn: asyncpg.Connection, deps: Dependencies, request: DataSubjectRequest, issued: IssuedCommand
+) -> bool:
+    """Put the command the request issued on the outbox again, the same event under the same
+    CloudEvent id (the participant's inbox applies it once); False if it is not stored."""
+    stream = f"{COMMAND_STREAM_PREFIX}{request.id}"
+    found = await request_actions.issued_command(conn, stream_id=stream, event_id=issued.event_id)
+    if found is None:
+        return False
+    command, metadata = found
+    await deps.outbox.append(
+        conn,
+        stream_id=stream,
+        expected_version=await deps.outbox.stream_version(conn, stream),
+        events=[command],
+        metadata=metadata,
+    )
+    return True
