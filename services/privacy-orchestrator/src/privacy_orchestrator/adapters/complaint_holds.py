@@ -13,6 +13,8 @@ from uuid import UUID
 
 import asyncpg
 
+from privacy_orchestrator.domain.triggers import ENDED_KEEPING_NOTHING
+
 
 @dataclass(frozen=True)
 class LatestErasure:
@@ -84,8 +86,9 @@ async def subjects_to_follow_up(conn: asyncpg.Connection, organisation_id: UUID)
         " WHERE kind = 'erasure' AND subject_ref IN ("
         "  SELECT subject_ref FROM requests WHERE organisation_id = $1 AND kind = 'erasure')"
         " ORDER BY subject_ref, received_at DESC, request_id) AS latest"
-        " WHERE state NOT IN ('completed', 'rejected') AND organisation_id = $1"
+        " WHERE state <> ALL($2::text[]) AND organisation_id = $1"
         " ORDER BY subject_ref",
         organisation_id,
+        sorted(ENDED_KEEPING_NOTHING),
     )
     return [row["subject_ref"] for row in rows]

@@ -42,6 +42,10 @@ class Trigger(StrEnum):
     LEGAL_CLAIM_RESOLVED = "legal_claim_resolved"
 
 
+# A latest erasure in one of these states kept nothing a released hold could concern: no
+# follow-up (any other state kept something, or is still open and gets it when it ends).
+ENDED_KEEPING_NOTHING: Final = frozenset({"completed", "rejected"})
+
 # The triggers that erase what an earlier erasure kept. One that finds the subject's erasure
 # still open is recorded against it and filed when that erasure ends keeping something.
 FOLLOW_UP_TRIGGERS: Final = frozenset(

@@ -17,12 +17,10 @@ ends ``partially_completed`` or is rejected, the follow-up is filed then
 
 from __future__ import annotations
 
-import logging
 from uuid import UUID, uuid5
 
 import asyncpg
 
-from byggrygg_shared.keyring import KeyRingError
 from privacy_orchestrator.adapters import automatic_erasures, subject_directory
 from privacy_orchestrator.domain.records import ActorRole, RequestKind
 from privacy_orchestrator.domain.request import Actor, DataSubjectRequest
@@ -32,8 +30,6 @@ from privacy_orchestrator.service_layer import (
     requests,  # a cycle: requests calls back here
 )
 from privacy_orchestrator.service_layer.context import Dependencies
-
-logger = logging.getLogger(__name__)
 
 
 async def file_automatic_erasure(
@@ -111,12 +107,8 @@ async def _remember_where_to_tell(
     readable one (none for a subject already erased, whose follow-up keeps nothing new). A
     token the key ring refuses costs the notice, never the erasure."""
     token = await subject_directory.email_token(conn, subject_ref)
-    if token is None or deps.keyring is None:
-        return
-    try:
-        address = await deps.keyring.decrypt(subject_ref, token)
-    except KeyRingError as error:
-        logger.warning("request %s: e-mail token unreadable (%s), no R10 notice", request_id, error)
-        return
-    if isinstance(address, str):
+    address = (
+        None if token is None else await notices.open_identity_address(deps, subject_ref, token)
+    )
+    if address is not None:
         await notices.remember_notify_address(conn, deps, request_id=request_id, address=address)

@@ -44,7 +44,7 @@ from uuid import UUID
 import asyncpg
 
 from byggrygg_shared import mail_outbox
-from byggrygg_shared.keyring import Erased
+from byggrygg_shared.keyring import Erased, KeyRingError
 from privacy_orchestrator.adapters import notice_store, request_actions
 from privacy_orchestrator.domain import records
 from privacy_orchestrator.domain.records import RequestKind
@@ -111,6 +111,20 @@ class KeptItem:
     location: str
     basis: str
     keep_until: date | None
+
+
+async def open_identity_address(deps: Dependencies, subject_ref: str, token: str) -> str | None:
+    """The plain address in identity's e-mail token of a person (under their own key), or
+    None when it is unreadable: the key shredded, or a token the key ring refuses (logged).
+    A missing address costs a mail, never the caller's work."""
+    if deps.keyring is None:
+        return None
+    try:
+        address = await deps.keyring.decrypt(subject_ref, token)
+    except KeyRingError as error:
+        logger.warning("an e-mail token was refused (%s): no mail to that person", error)
+        return None
+    return address if isinstance(address, str) else None
 
 
 async def remember_notify_address(

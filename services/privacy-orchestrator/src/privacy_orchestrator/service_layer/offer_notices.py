@@ -21,8 +21,8 @@ import asyncpg
 
 from byggrygg_shared import mail_outbox
 from byggrygg_shared.db import transaction
-from byggrygg_shared.keyring import KeyRingError
 from privacy_orchestrator.adapters import contract_end_store, subject_directory
+from privacy_orchestrator.service_layer import notices
 from privacy_orchestrator.service_layer.context import Dependencies
 
 logger = logging.getLogger(__name__)
@@ -61,21 +61,13 @@ async def tell_contacts(
 ) -> int:
     """Queue the offer's mail (or its reminder) to each contact person of the organisation,
     in the caller's transaction; how many were queued."""
-    if deps.keyring is None:
-        return 0
     link = f"{deps.callback_base_url}/organisations/{organisation_id}/contract-end/export"
     body = offer_text(ended_on=ended_on, offer_until=offer_until, link=link, reminder=reminder)
     queued = 0
     for subject_ref, token in await subject_directory.contacts_of(conn, organisation_id):
-        try:
-            address = await deps.keyring.decrypt(subject_ref, token)
-        except KeyRingError as error:
-            logger.warning(
-                "organisation %s: a contact's token refused (%s)", organisation_id, error
-            )
-            continue
-        if not isinstance(address, str):
-            continue  # the contact person was erased meanwhile
+        address = await notices.open_identity_address(deps, subject_ref, token)
+        if address is None:
+            continue  # the contact person was erased meanwhile, or the token refused
         await mail_outbox.enqueue_mail(
             conn,
             mail_id=deps.ids.new_id(),

@@ -36,6 +36,7 @@ from byggrygg_shared.envelope import ReceivedEvent
 from byggrygg_shared.inbox import claim
 from privacy_orchestrator.adapters import complaint_holds, contract_end_store, subject_directory
 from privacy_orchestrator.domain.triggers import (
+    ENDED_KEEPING_NOTHING,
     Trigger,
     complaint_hold_categories,
     complaint_hold_id,
@@ -51,9 +52,6 @@ logger = logging.getLogger(__name__)
 USER_EVENTS_CONSUMER: Final = "privacy-orchestrator.identity-users"
 ORGANISATION_EVENTS_CONSUMER: Final = "privacy-orchestrator.identity-organisations"
 COMPLAINT_EVENTS_CONSUMER: Final = "privacy-orchestrator.consent-complaints"
-
-# A latest erasure in one of these states kept nothing a released hold could concern.
-_ENDED_KEEPING_NOTHING: Final = frozenset({"completed", "rejected"})
 
 
 @dataclass(frozen=True)
@@ -315,7 +313,7 @@ async def erase_what_was_kept(
     (``automatic.file_follow_up_waiting_on``). In the caller's transaction; None when nothing
     is filed now."""
     latest = await complaint_holds.latest_erasure(conn, subject_ref)
-    if latest is None or latest.state in _ENDED_KEEPING_NOTHING:
+    if latest is None or latest.state in ENDED_KEEPING_NOTHING:
         return None
     return await file_automatic_erasure(
         conn,
