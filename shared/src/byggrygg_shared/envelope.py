@@ -57,7 +57,7 @@ import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 from uuid import UUID
 
 from cloudevents.core.formats.json import JSONFormat
@@ -413,55 +413,73 @@ def read_contract(
 
 # The headers the platform's records carry (``kafka_record``), each an attribute of the fast
 # path; a record with any other header is read by ``from_kafka_record``.
-_FAST_HEADERS: Final = {
-    "ce_specversion": "specversion",
-    "ce_id": "id",
-    "ce_source": "source",
-    "ce_type": "type",
-    "ce_time": "time",
-    "ce_subject": "subject",
-    "ce_dataschema": "dataschema",
-    "ce_correlationid": "correlationid",
-    "ce_causationid": "causationid",
-    "ce_tenantid": "tenantid",
-    "content-type": "datacontenttype",
-}
+_FAST_HEADER_NAMES: Final = frozenset(
+    {
+        "ce_specversion",
+        "ce_id",
+        "ce_source",
+        "ce_type",
+        "ce_time",
+        "ce_subject",
+        "ce_dataschema",
+        "ce_correlationid",
+        "ce_causationid",
+        "ce_tenantid",
+        "content-type",
+    }
+)
+_BYTES_ONLY: Final = {bytes}
 
 
 def _read_platform_contract(
     headers: HeaderInput, value: bytes | None, key: bytes | None, accepted: Collection[str]
 ) -> ReceivedContract | None:
     """The fast path of ``read_contract``; None wherever it is not sure to read the record as
-    the slow path would (that one then reads it, accepts it, passes it over or refuses it)."""
+    the slow path would (that one then reads it, accepts it, passes it over or refuses it).
+
+    Written for the batch consumers' hot loop (reporting's projector reads about 100,000
+    records a run): the headers are checked as a whole (a dict of them, its names against
+    the platform's, their types as one set) rather than one by one, and the two fixed
+    attributes are compared as bytes."""
     if isinstance(headers, Mapping) or not value:
         return None
-    attributes: dict[str, str] = {}
+    raw = dict(headers)
+    # A repeated header, one the platform does not write, or one that is not bytes: the slow
+    # path reads it (the SDK's rules decide).
+    if (
+        len(raw) != len(headers)
+        or not raw.keys() <= _FAST_HEADER_NAMES
+        or set(map(type, raw.values())) != _BYTES_ONLY
+        or raw.get("ce_specversion") != _SPECVERSION
+        or raw.get("content-type", _CONTENT_TYPE_BYTES) != _CONTENT_TYPE_BYTES
+    ):
+        return None
+    get = cast("dict[str, bytes]", raw).get  # every value is bytes: checked just above
     try:
-        for name, raw in headers:
-            attribute = _FAST_HEADERS.get(name)
-            if attribute is None or attribute in attributes or type(raw) is not bytes:
-                return None
-            attributes[attribute] = raw.decode("utf-8")
+        event_id = get("ce_id", b"").decode("utf-8")
+        source = get("ce_source", b"").decode("utf-8")
+        ce_type = get("ce_type", b"").decode("utf-8")
+        subject, text_time, dataschema, correlation, causation, tenant = (
+            None if header is None else header.decode("utf-8")
+            for header in (
+                get("ce_subject"),
+                get("ce_time"),
+                get("ce_dataschema"),
+                get("ce_correlationid"),
+                get("ce_causationid"),
+                get("ce_tenantid"),
+            )
+        )
         if key is not None:
             key.decode("utf-8")
         value.decode("utf-8")  # as json.loads reads it: the validator must not see other bytes
     except UnicodeDecodeError:
         return None
-    if attributes.get("specversion") != "1.0" or attributes.get(
-        "datacontenttype", CONTENT_TYPE
-    ) != (CONTENT_TYPE):
-        return None
-    event_id, source, ce_type = (
-        attributes.get("id"),
-        attributes.get("source"),
-        attributes.get("type"),
-    )
     if not (event_id and source and ce_type):
         return None
     # Optional attributes must not be empty (the slow path refuses those: its message).
-    if "" in (attributes.get(name) for name in ("subject", "dataschema", "time")):
+    if subject == "" or dataschema == "" or text_time == "":
         return None
-    text_time = attributes.get("time")
     moment: datetime | None = None
     if text_time is not None:
         if not _CANONICAL_TIME.fullmatch(text_time):
@@ -474,18 +492,17 @@ def _read_platform_contract(
         contract = contract_class.model_validate_json(value)
     except ValidationError:
         return None  # the slow path says why, in its words
-    correlation = attributes.get("correlationid")
     return ReceivedContract(
         id=event_id,
         type=ce_type,
         event_type=contract_class.event_type,
         source=source,
-        subject=attributes.get("subject"),
+        subject=subject,
         time=moment,
         correlation_id=correlation or event_id,
-        causation_id=attributes.get("causationid") or None,
-        tenant_id=attributes.get("tenantid") or None,
-        dataschema=attributes.get("dataschema"),
+        causation_id=causation or None,
+        tenant_id=tenant or None,
+        dataschema=dataschema,
         contract=contract,
     )
 
@@ -493,14 +510,10 @@ def _read_platform_contract(
 def _current_contract(ce_type: str, accepted: Collection[str]) -> type[IntegrationEvent] | None:
     """The contract class of ``ce_type`` if it is an accepted type at its current version (no
     upcasting needed); None otherwise (the slow path passes it over, upcasts or refuses)."""
-    try:
-        event_type, version = registry.parse_ce_type(ce_type)
-        if event_type not in accepted:
-            return None
-        contract_class = registry.resolve(ce_type)
-    except LookupError:  # UnknownEventType, UnsupportedEventVersion
+    contract_class = registry.current_contract(ce_type)
+    if contract_class is None or contract_class.event_type not in accepted:
         return None
-    return contract_class if version == contract_class.event_version else None
+    return contract_class
 
 
 # What the CloudEvents v1 attribute rules (as the SDK checks them) need of a received record.

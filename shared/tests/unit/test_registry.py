@@ -13,6 +13,7 @@ from byggrygg_shared.contracts.registry import (
     UnknownEventType,
     UnsupportedEventVersion,
     all_contracts,
+    current_contract,
     decode,
     register,
     register_upcaster,
@@ -56,6 +57,24 @@ def test_current_version_resolves_and_validates() -> None:
 def test_old_payload_is_upcast_step_by_step_on_read() -> None:
     event = decode("no.byggrygg.registrytest.NameChanged.v1", {"name": "Kari Nordmann"})
     assert event == NameChanged(given="Kari", family="Nordmann", locale="nb-NO")
+
+
+def test_current_contract_names_only_the_current_version_and_follows_registrations() -> None:
+    assert current_contract(NameChanged.ce_type()) is NameChanged
+    assert current_contract("no.byggrygg.registrytest.NameChanged.v1") is None  # needs upcasting
+    assert current_contract("no.byggrygg.registrytest.NameChanged.v4") is None  # newer
+    assert current_contract("no.byggrygg.registrytest.Later.v1") is None
+    assert current_contract("not a type") is None
+
+    # A contract registered after a miss was remembered is found all the same.
+    @register
+    class Later(IntegrationEvent):
+        event_type: ClassVar[str] = "no.byggrygg.registrytest.Later"
+        event_version: ClassVar[int] = 1
+        source_service: ClassVar[str] = "registrytest"
+        topic: ClassVar[str] = "registrytest.person.v1"
+
+    assert current_contract("no.byggrygg.registrytest.Later.v1") is Later
 
 
 def test_unknown_or_newer_versions_are_named_errors() -> None:

@@ -39,10 +39,14 @@ E = TypeVar("E", bound=type[IntegrationEvent])
 # Takes the payload of version N and returns the payload of version N + 1.
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
+_CURRENT_CACHE_LIMIT = 1024
 _CE_TYPE = re.compile(r"^(?P<event_type>.+)\.v(?P<version>[1-9][0-9]*)$")
 
 _contracts: dict[str, type[IntegrationEvent]] = {}
 _upcasters: dict[tuple[str, int], Upcaster] = {}
+# ``current_contract``'s answers by CloudEvents type; emptied whenever a registration could
+# change one.
+_current: dict[str, type[IntegrationEvent] | None] = {}
 
 
 class UnknownEventType(LookupError):
@@ -72,6 +76,7 @@ def register(cls: E) -> E:
     if existing is not None and _qualified(existing) != _qualified(cls):
         raise DuplicateContract(f"{cls.event_type} is already registered by {_qualified(existing)}")
     _contracts[cls.event_type] = cls
+    _current.clear()
     return cls
 
 
@@ -81,6 +86,7 @@ def register_upcaster(event_type: str, from_version: int, fn: Upcaster) -> None:
     if key in _upcasters and _upcasters[key] is not fn:
         raise DuplicateContract(f"an upcaster for {event_type} v{from_version} already exists")
     _upcasters[key] = fn
+    _current.clear()
 
 
 def parse_ce_type(ce_type: str) -> tuple[str, int]:
@@ -104,6 +110,30 @@ def resolve(ce_type: str) -> type[IntegrationEvent]:
     for step in range(version, cls.event_version):
         if (event_type, step) not in _upcasters:
             raise UnsupportedEventVersion(f"no upcaster from {event_type} v{step}")
+    return cls
+
+
+def current_contract(ce_type: str) -> type[IntegrationEvent] | None:
+    """The contract class of ``ce_type`` if it names a registered contract at its current
+    version (read as it is, no upcasting); None for any other type string.
+
+    Remembered per type string: batch consumers ask once per record (``envelope``'s fast
+    path), for a handful of distinct types."""
+    try:
+        return _current[ce_type]
+    except KeyError:
+        pass
+    cls: type[IntegrationEvent] | None
+    try:
+        version = parse_ce_type(ce_type)[1]
+        cls = resolve(ce_type)
+    except LookupError:  # UnknownEventType, UnsupportedEventVersion
+        cls = None
+    else:
+        if version != cls.event_version:
+            cls = None
+    if len(_current) < _CURRENT_CACHE_LIMIT:  # type strings come from the records: bounded
+        _current[ce_type] = cls
     return cls
 
 
