@@ -1,9 +1,10 @@
 """The orchestrator process: ``privacy-orchestrator migrate | serve | export-records |
-export-public-key | verify-records`` (typer; ``migrate`` and ``serve`` from
-`byggrygg_shared.service_cli`).
+checkpoint-records | export-public-key | verify-records`` (typer; ``migrate`` and ``serve``
+from `byggrygg_shared.service_cli`).
 
-``verify-records`` is the offline verifier of R19: it reads only the export file and the
-public key (no settings, no database, no network), so an auditor can run it anywhere.
+``verify-records`` is the offline verifier of R19: it reads only the export file, the public
+key and any anchors (checkpoints or earlier exports: ``domain.anchors``), no settings, no
+database, no network, so an auditor can run it anywhere.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ from byggrygg_shared import migrations
 from byggrygg_shared.db import create_pool
 from byggrygg_shared.service_cli import service_cli
 from privacy_orchestrator.bootstrap import create_service_app, load_signer
+from privacy_orchestrator.domain.anchors import (
+    Anchor,
+    AnchorOutOfRange,
+    read_anchor,
+    verify_anchored,
+)
 from privacy_orchestrator.domain.errors import RecordVerificationFailed
-from privacy_orchestrator.domain.export import verify_export
+from privacy_orchestrator.domain.export import Verified, verify_export
 from privacy_orchestrator.domain.signing import (
     RecordSigner,
     load_public_key_pem,
@@ -29,7 +36,7 @@ from privacy_orchestrator.domain.signing import (
 )
 from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.errors import InvalidRange
-from privacy_orchestrator.service_layer.records import export_records
+from privacy_orchestrator.service_layer.records import checkpoint, export_records
 from privacy_orchestrator.settings import OrchestratorSettings
 
 # The service folder (services/privacy-orchestrator): alembic.ini and migrations/ live there.
@@ -74,6 +81,19 @@ async def _export(
         await pool.close()
 
 
+async def _checkpoint(settings: OrchestratorSettings, signer: RecordSigner) -> bytes:
+    pool = await create_pool(settings.privacy_orchestrator_database_url, min_size=1, max_size=1)
+    try:
+        return await checkpoint(Dependencies(pool=pool, signer=signer))
+    finally:
+        await pool.close()
+
+
+def _database_unreadable(error: Exception) -> typer.Exit:
+    typer.echo(f"FAILED: cannot read the records database: {type(error).__name__}", err=True)
+    return typer.Exit(code=2)
+
+
 @cli.command("export-records")
 def export_records_command(
     out: Annotated[Path, typer.Option(help="Where to write the export file (JSON).")],
@@ -90,14 +110,30 @@ def export_records_command(
     except InvalidRange:
         raise typer.BadParameter("--to must not be before --from", param_hint="--to") from None
     except (OSError, asyncpg.PostgresError) as error:
-        typer.echo(f"FAILED: cannot read the records database: {type(error).__name__}", err=True)
-        raise typer.Exit(code=2) from None
+        raise _database_unreadable(error) from None
     out.write_bytes(data)
     manifest = json.loads(data)["manifest"]
     typer.echo(
         f"exported records {manifest['first_sequence']}..{manifest['last_sequence']} to {out} "
         f"(key {manifest['public_key_fingerprint']})"
     )
+
+
+@cli.command("checkpoint-records")
+def checkpoint_records_command(
+    out: Annotated[Path, typer.Option(help="Where to write the checkpoint file (JSON).")],
+) -> None:
+    """Sign the record chain's head now: keep the file outside the database, and pass it to
+    verify-records --anchor to show that no record was removed from the chain's end since."""
+    settings = OrchestratorSettings()
+    signer = _existing_signer(settings)
+    try:
+        data = asyncio.run(_checkpoint(settings, signer))
+    except (OSError, asyncpg.PostgresError) as error:
+        raise _database_unreadable(error) from None
+    out.write_bytes(data)
+    head = json.loads(data)["checkpoint"]["chain_head"]
+    typer.echo(f"checkpoint of record {head['sequence']} written to {out}")
 
 
 @cli.command("export-public-key")
@@ -117,29 +153,64 @@ def verify_records_command(
     sequence: Annotated[
         int | None, typer.Option(min=1, help="Verify only this record (default: all).")
     ] = None,
+    anchor: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A checkpoint (checkpoint-records) or an earlier export file kept outside the "
+            "database; the chain must still hold its head. Repeatable."
+        ),
+    ] = None,
 ) -> None:
-    """Verify an export offline: hashes, signatures, links and contiguous numbers (R19)."""
+    """Verify an export offline: hashes, signatures, links and contiguous numbers (R19), and
+    that the chain still holds every anchor's head."""
+    anchor_files = anchor or []
+    if anchor_files and sequence is not None:
+        raise typer.BadParameter(
+            "anchors are checked against the whole file: leave out --sequence",
+            param_hint="--anchor",
+        )
     try:
         key = load_public_key_pem(public_key.read_bytes())
     except (OSError, ValueError) as error:
         typer.echo(f"FAILED: cannot read the public key {public_key}: {error}", err=True)
         raise typer.Exit(code=2) from None
+    data = _read_file(file)
     try:
-        data = file.read_bytes()
-    except OSError as error:
-        typer.echo(f"FAILED: cannot read {file}: {error.strerror}", err=True)
+        anchors = [
+            read_anchor(_read_file(path), key, where=f"anchor {path}") for path in anchor_files
+        ]
+        verified = (
+            verify_anchored(data, key, anchors)
+            if anchors
+            else verify_export(data, key, sequence=sequence)
+        )
+    except AnchorOutOfRange as failure:
+        typer.echo(f"CANNOT CHECK: {failure}", err=True)
         raise typer.Exit(code=2) from None
-    try:
-        verified = verify_export(data, key, sequence=sequence)
     except RecordVerificationFailed as failure:
         typer.echo(f"FAILED: {failure}", err=True)
         raise typer.Exit(code=1) from None
+    typer.echo(_verified_message(verified, sequence, anchors))
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        typer.echo(f"FAILED: cannot read {path}: {error.strerror}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _verified_message(verified: Verified, sequence: int | None, anchors: list[Anchor]) -> str:
     if sequence is not None:
-        typer.echo(f"verified record {sequence}")
-    elif verified.count == 0:
-        typer.echo("verified 0 records (the export is empty)")
+        return f"verified record {sequence}"
+    if verified.count == 0:
+        message = "verified 0 records (the export is empty)"
     else:
-        typer.echo(
+        message = (
             f"verified {verified.count} records "
             f"({verified.first_sequence}..{verified.last_sequence})"
         )
+    if anchors:
+        message += f", holding the heads of {len(anchors)} anchor(s)"
+    return message

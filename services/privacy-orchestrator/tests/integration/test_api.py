@@ -9,11 +9,14 @@ from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
 import httpx
 import pytest
 
 from byggrygg_shared.auth import Role
 from privacy_orchestrator.bootstrap import Runtime
+from privacy_orchestrator.domain.anchors import read_anchor, verify_anchored
+from privacy_orchestrator.domain.errors import RecordVerificationFailed
 from privacy_orchestrator.domain.export import verify_export
 from privacy_orchestrator.domain.records import RecordContent
 from privacy_orchestrator.domain.signing import load_public_key_pem
@@ -60,6 +63,44 @@ async def test_the_exported_file_verifies_with_the_published_key(
     assert verify_export(exported.content, key).count == 2
 
 
+async def test_a_checkpoint_kept_outside_the_database_shows_a_rewound_chain(
+    http: httpx.AsyncClient,
+    runtime: Runtime,
+    make_content: Callable[..., RecordContent],
+    token_for: Headers,
+    orchestrator_dsn: str,
+) -> None:
+    """R19's one gap without anchors: drop the newest records and rewind the head, and the
+    shorter chain verifies. The checkpoint the auditor fetched before catches it."""
+    stored = [await append_completion_record(runtime.deps, make_content()) for _ in range(3)]
+    staff = token_for(Role.PLATFORM_STAFF)
+    answer = await http.get("/records/checkpoint", headers=staff)
+    assert answer.status_code == 200, answer.text
+    key = runtime.deps.signer.public_key
+    anchor = read_anchor(answer.content, key)
+    assert (anchor.sequence, anchor.hash) == (3, stored[2].hash)
+    assert verify_anchored(
+        (await http.get("/records/export", headers=staff)).content, key, [anchor]
+    )
+
+    # As a database superuser could: past the append-only trigger, record 3 gone, head rewound.
+    tamper = await asyncpg.connect(orchestrator_dsn)
+    try:
+        await tamper.execute("SET session_replication_role = replica")
+        await tamper.execute("DELETE FROM completion_records WHERE sequence = 3")
+        await tamper.execute(
+            "UPDATE record_chain_head SET sequence = 2, hash = $1 WHERE id = 1", stored[1].hash
+        )
+    finally:
+        await tamper.close()
+    shortened = (await http.get("/records/export", headers=staff)).content
+    assert verify_export(shortened, key).count == 2  # on its own, it verifies
+    with pytest.raises(RecordVerificationFailed) as failed:
+        verify_anchored(shortened, key, [anchor])
+    assert failed.value.where == "chain"
+    assert "ends at record 2" in failed.value.problem
+
+
 async def test_a_missing_record_is_404(http: httpx.AsyncClient, token_for: Headers) -> None:
     assert_problem(await http.get("/records/9", headers=token_for(Role.PLATFORM_STAFF)), 404)
 
@@ -73,7 +114,9 @@ async def test_a_bad_range_is_422(
     )
 
 
-@pytest.mark.parametrize("path", ["/records", "/records/1", "/records/export"])
+@pytest.mark.parametrize(
+    "path", ["/records", "/records/1", "/records/export", "/records/checkpoint"]
+)
 @pytest.mark.parametrize("role", [Role.LEARNER, Role.ORG_ADMIN, Role.CONTACT_PERSON])
 async def test_only_staff_read_records(
     http: httpx.AsyncClient, token_for: Headers, path: str, role: Role

@@ -159,3 +159,41 @@ async def test_migrate_serve_export_and_verify_offline(
     single = ("verify-records", "--file", str(tampered), "--public-key", str(pem))
     assert (await run(*single, "--sequence", "1", env=offline_env))[0] == 0
     assert (await run(*single, "--sequence", "2", env=offline_env))[0] == 1
+
+
+@pytest.mark.slow
+async def test_a_checkpoint_taken_by_the_cli_anchors_a_later_export(
+    service_env: dict[str, str],
+    offline_env: dict[str, str],
+    tmp_path: Path,
+    make_content: Callable,
+) -> None:
+    """checkpoint-records, then the newest record removed and the head rewound in the
+    database: the new export verifies alone, and fails against the checkpoint (exit 1)."""
+    code, _, err = await run("migrate", env=service_env)
+    assert code == 0, err
+    key_file = service_env["BYGGRYGG_PRIVACY_ORCHESTRATOR_SIGNING_KEY_FILE"]
+    dsn = service_env["BYGGRYGG_PRIVACY_ORCHESTRATOR_DATABASE_URL"]
+    await append_records(dsn, key_file, 2, make_content)
+    pem, checkpoint = tmp_path / "orchestrator.pub.pem", tmp_path / "checkpoint.json"
+    assert (await run("export-public-key", "--out", str(pem), env=service_env))[0] == 0
+    code, out, err = await run("checkpoint-records", "--out", str(checkpoint), env=service_env)
+    assert (code, out.strip()) == (0, f"checkpoint of record 2 written to {checkpoint}"), err
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute("DELETE FROM completion_records WHERE sequence = 2")
+        await conn.execute(
+            "UPDATE record_chain_head SET (sequence, hash) = "
+            "(SELECT sequence, hash FROM completion_records WHERE sequence = 1) WHERE id = 1"
+        )
+    finally:
+        await conn.close()
+    export = tmp_path / "records.json"
+    assert (await run("export-records", "--out", str(export), env=service_env))[0] == 0
+    verify = ("verify-records", "--file", str(export), "--public-key", str(pem))
+    assert (await run(*verify, env=offline_env))[:2] == (0, "verified 1 records (1..1)\n")
+    code, _, err = await run(*verify, "--anchor", str(checkpoint), env=offline_env)
+    assert code == 1
+    assert err.startswith("FAILED: chain: ends at record 1, but the checkpoint of"), err

@@ -10,8 +10,8 @@ from ....service_testing import all_subclasses
 
 
 def _instance(error_type: type[Exception]) -> Exception:
-    if error_type is RecordVerificationFailed:
-        return RecordVerificationFailed("record 1", "bad")
+    if issubclass(error_type, RecordVerificationFailed):
+        return error_type("record 1", "bad")
     try:
         return error_type()
     except TypeError:

@@ -1,4 +1,5 @@
-"""Completion records (R19): append one when a request ends, read them, export them.
+"""Completion records (R19): append one when a request ends, read them, export them, and
+sign a checkpoint of the chain's head to keep outside the database (``domain.anchors``).
 
 `append_completion_record` is what the request workflow calls once every participant and
 sub-processor has answered. It may run inside the workflow's own unit of work (pass `conn`),
@@ -14,6 +15,7 @@ from typing import Final
 import asyncpg
 
 from byggrygg_shared.db import transaction
+from privacy_orchestrator.domain.anchors import build_checkpoint
 from privacy_orchestrator.domain.chain import SealedRecord, seal
 from privacy_orchestrator.domain.export import ChainHead, build_export
 from privacy_orchestrator.domain.records import RecordContent
@@ -88,3 +90,11 @@ async def export_records(deps: Dependencies, first: int = 1, last: int | None = 
         signer=deps.signer,
         exported_at=deps.clock(),
     )
+
+
+async def checkpoint(deps: Dependencies) -> bytes:
+    """A signed checkpoint (``domain.anchors``) of the chain's head now: kept outside the
+    database, it lets a later export show that no record was removed from the chain's end."""
+    async with deps.pool.acquire() as conn:
+        head = await deps.records.head(conn)
+    return build_checkpoint(head, signer=deps.signer, taken_at=deps.clock())

@@ -60,6 +60,27 @@ async def export(
 
 
 @router.get(
+    "/records/checkpoint",
+    summary="A signed checkpoint of the record chain's head, to keep outside the database",
+    description="Platform staff (and the auditors they hand it to). The chain head (sequence "
+    "and hash) signed with the records' key. Kept elsewhere, it is an anchor: "
+    "`privacy-orchestrator verify-records --anchor FILE` then fails a later export whose chain "
+    "no longer holds that record with that hash (records removed from the end, head rewound).",
+    responses={
+        200: {"content": {EXPORT_MEDIA_TYPE: {}}, "description": "The checkpoint file."},
+        **problem_responses(401, 403),
+    },
+    response_class=Response,
+)
+async def checkpoint(deps: Deps, _staff: Staff) -> Response:
+    return Response(
+        await records.checkpoint(deps),
+        media_type=EXPORT_MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="records-checkpoint.json"'},
+    )
+
+
+@router.get(
     "/records",
     summary="Completion records in a range of sequence numbers",
     description="Platform staff. At most 1000 at a time; a missing number is simply absent.",
