@@ -192,6 +192,17 @@ class RequestHoldRead(BaseModel):
     by_role: str
 
 
+class RequestExportRead(BaseModel):
+    """An access request's export while it can be downloaded (R14)."""
+
+    url: str = Field(
+        description="The download (one JSON file), behind the subject's login; `.html` after "
+        "it for the readable view."
+    )
+    expires_at: datetime = Field(description="After this it is deleted and gone (410).")
+    downloads: int
+
+
 class RequestRead(BaseModel):
     """A data-subject request as its readers see it."""
 
@@ -225,6 +236,11 @@ class RequestRead(BaseModel):
         default=None,
         description="Held by staff (state on_hold): since when, why. The deadline does NOT "
         "move while held (art. 12(3)); only a filed deadline extension moves it.",
+    )
+    export: RequestExportRead | None = Field(
+        default=None,
+        description="An access request's export once assembled (R14): where to download it "
+        "and until when; null before, after it expired or was deleted, and for other kinds.",
     )
 
 

@@ -195,6 +195,9 @@ async def test_parts_from_kafka_replies_become_one_file_only_the_subject_downloa
     assert assert_problem(await http.get(path, headers=headers(subject)), 409)["type"].endswith(
         "export-not-ready"
     )
+    assert (await http.get(f"/requests/{request_id}", headers=headers(subject))).json()[
+        "export"
+    ] is None
 
     replies = [
         await reply_for(keyring, request_id, subject.subject_ref, participant)
@@ -265,6 +268,15 @@ async def test_parts_from_kafka_replies_become_one_file_only_the_subject_downloa
     assert row["download_count"] == 2
     assert row["last_downloaded_at"] is not None
 
+    # The request itself says where the file is and until when (R14).
+    request = await http.get(f"/requests/{request_id}", headers=headers(subject))
+    assert request.status_code == 200, request.text
+    assert request.json()["export"] == {
+        "url": f"{deps.callback_base_url}{path}",
+        "expires_at": document["expires_at"],
+        "downloads": 2,
+    }
+
 
 async def test_an_expired_export_is_gone_and_the_worker_deletes_it(
     http: httpx.AsyncClient,
@@ -280,11 +292,15 @@ async def test_an_expired_export_is_gone_and_the_worker_deletes_it(
     worker = exports.ExportExpiryWorker(deps)
     assert await worker.purge() == (0, 0)
 
+    request = f"/requests/{request_id}"
+    assert (await http.get(request, headers=headers(subject))).json()["export"]["downloads"] == 1
+
     clock.advance(TTL + timedelta(seconds=1))
     # Past its time it is gone, even before the worker ran.
     assert assert_problem(await http.get(path, headers=headers(subject)), 410)["type"].endswith(
         "export-gone"
     )
+    assert (await http.get(request, headers=headers(subject))).json()["export"] is None
     assert await stored_export(runtime.pool, request_id) is not None
     assert await worker.purge() == (1, 0)
     assert await stored_export(runtime.pool, request_id) is None

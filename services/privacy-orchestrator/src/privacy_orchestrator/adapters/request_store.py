@@ -156,6 +156,7 @@ class RequestView:
     trigger: str | None
     notice: str = "no_address"  # R10: service_layer.notices (adapters.notice_store)
     on_hold: dict[str, Any] | None = None  # {since, reason, by_role} while held (DESIGN §5)
+    export: dict[str, Any] | None = None  # an access request's stored export: expiry, downloads
 
 
 # Each sub-processor asked (R13) with its delivery's state and times, live from the outbox.
@@ -170,11 +171,16 @@ _SUB_PROCESSORS: Final = (
     " FROM subprocessor_deliveries d JOIN subprocessors s ON s.id = d.subprocessor_id"
     " WHERE d.request_id = r.request_id), '[]') AS sub_processors"
 )
+# An access request's export while it is stored (R14): until when, how often downloaded.
+_EXPORT: Final = (
+    "(SELECT json_build_object('expires_at', e.expires_at, 'downloads', e.download_count)::text"
+    " FROM access_exports e WHERE e.request_id = r.request_id) AS export"
+)
 _VIEW_COLUMNS: Final = (
     "r.request_id, r.kind, r.state, r.subject_ref, r.organisation_id, r.requested_by_role, "
     "r.requested_by, r.received_at, r.deadline, r.participants::text AS participants, r.reason, "
     "r.completed_at, r.deadline_extension::text AS deadline_extension, r.trigger, "
-    "r.on_hold::text AS on_hold, " + _SUB_PROCESSORS + ", " + NOTICE_STATE_COLUMN
+    "r.on_hold::text AS on_hold, " + _SUB_PROCESSORS + ", " + _EXPORT + ", " + NOTICE_STATE_COLUMN
 )
 _FINAL: Final = tuple(state.value for state in FINAL_STATES)
 
@@ -183,7 +189,7 @@ def _view(row: asyncpg.Record) -> RequestView:
     values = dict(row)
     values["participants"] = json.loads(values["participants"])
     values["sub_processors"] = json.loads(values["sub_processors"])
-    for name in ("deadline_extension", "on_hold"):
+    for name in ("deadline_extension", "on_hold", "export"):
         document = values[name]
         values[name] = None if document is None else json.loads(document)
     return RequestView(**values)

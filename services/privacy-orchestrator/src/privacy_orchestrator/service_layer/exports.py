@@ -152,6 +152,12 @@ class ExportFile:
         return f"byggrygg-export-{self.request_id}.json"
 
 
+def export_link(deps: Dependencies, request_id: UUID) -> str:
+    """Where the subject downloads the export of ``request_id`` (behind their login): the
+    orchestrator's public URL (through the gateway) and the download route."""
+    return f"{deps.callback_base_url}/requests/{request_id}/export"
+
+
 async def download_export(deps: Dependencies, subject_ref: str, request_id: UUID) -> ExportFile:
     """The export of ``request_id`` for its subject ``subject_ref`` (the caller's).
 

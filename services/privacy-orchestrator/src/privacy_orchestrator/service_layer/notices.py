@@ -51,6 +51,7 @@ from privacy_orchestrator.domain.records import RequestKind
 from privacy_orchestrator.domain.request import FINAL_STATES, DataSubjectRequest, RequestState
 from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.errors import KeyRingMissing
+from privacy_orchestrator.service_layer.exports import export_link
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ async def notice_for_kept_data(
                 notice_kind = NOTICE_KIND
             else:
                 expires_at = await request_actions.export_expiry(conn, request.id)
-                link = f"{deps.callback_base_url}/requests/{request.id}/export"
+                link = export_link(deps, request.id)
                 kind, subject, body = (
                     EXPORT_MAIL_KIND,
                     EXPORT_SUBJECT,

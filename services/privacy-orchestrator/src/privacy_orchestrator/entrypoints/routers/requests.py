@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -23,12 +24,14 @@ from privacy_orchestrator.schemas import (
     ParticipantProgress,
     RequestCreate,
     RequestDecision,
+    RequestExportRead,
     RequestHoldRead,
     RequestRead,
     SubProcessorProgress,
 )
 from privacy_orchestrator.service_layer import requests, triggers
 from privacy_orchestrator.service_layer.context import Dependencies
+from privacy_orchestrator.service_layer.exports import export_link
 
 router = APIRouter(tags=["requests"])
 
@@ -37,7 +40,8 @@ RequestId = Annotated[UUID, Path()]
 
 def read_request(deps: Dependencies, view: RequestView) -> RequestRead:
     """A request's view as its readers see it (also for the operator actions' router)."""
-    today = deps.clock().date()
+    now = deps.clock()
+    today = now.date()
     return RequestRead(
         request_id=view.request_id,
         kind=view.kind,
@@ -61,7 +65,16 @@ def read_request(deps: Dependencies, view: RequestView) -> RequestRead:
         completed_at=view.completed_at,
         notice=view.notice,
         on_hold=None if view.on_hold is None else RequestHoldRead.model_validate(view.on_hold),
+        export=_export_read(deps, view, now),
     )
+
+
+def _export_read(deps: Dependencies, view: RequestView, now: datetime) -> RequestExportRead | None:
+    if view.export is None:
+        return None
+    stored = RequestExportRead(url=export_link(deps, view.request_id), **view.export)
+    # Expired but not yet purged (the expiry worker's next pass): already gone for the download.
+    return stored if stored.expires_at > now else None
 
 
 @router.post(
