@@ -50,6 +50,8 @@ READ_PAGE = """() => {
       const v = values(tr);
       return [tr.dataset.requestId, v[1], v[2], v[3], tr.className];
     }),
+    open_requests_more: document.getElementById("open-requests-more").hidden
+      ? null : document.getElementById("open-requests-more").textContent,
     reply_times: Object.fromEntries(
       rows("reply-times").map((tr) => [tr.dataset.participant, values(tr).slice(1)])),
     reply_times_chart: chart("reply-times-chart"),
@@ -88,6 +90,11 @@ def expected_from(summary: dict[str, Any], kafka: dict[str, Any]) -> dict[str, A
             ]
             for r in summary["open_requests"]
         ],
+        "open_requests_more": None
+        if summary["open_requests_next"] is None
+        else f"Showing the {len(summary['open_requests'])} earliest deadlines of "
+        f"{summary['open']} open requests; the API pages through the rest "
+        "(GET /ops/requests/open).",
         "reply_times": {
             t["participant"]: [t["replies"], *(t[f"{stat}_seconds"] for stat in stats)]
             for t in reply_times

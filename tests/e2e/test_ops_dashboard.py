@@ -21,6 +21,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from playwright.async_api import Browser
 
+from reporting.service_layer.ops import OPEN_LIST_LIMIT
+
 from .ops_dashboard_page import (
     READ_PAGE,
     api,
@@ -130,6 +132,35 @@ async def test_the_dashboard_shows_what_the_ops_api_reports(
         assert rows[at_risk_id][4] == "at-risk"
         assert "reporting" in shown["reply_times"]
         assert shown["groups"], "the page lists the consumer groups"
+        assert problems == [], problems
+        assert shown["open_requests_more"] is None  # every open request is listed
+
+        # More open requests than the summary lists (far-off deadlines, listed last): the
+        # page says how many it shows of how many, and where the rest are.
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=5)
+        await producer.start()
+        try:
+            for _ in range(OPEN_LIST_LIMIT + 1):
+                await publish_open_request(producer, topic, deadline_in_days=400, escalated=False)
+        finally:
+            await producer.stop()
+
+        async def page_says_there_are_more() -> bool | None:
+            summary = await api(reporting, "/ops/requests/summary", staff)
+            if summary["open_requests_next"] is None:
+                return None
+            shown = await page.evaluate(READ_PAGE)
+            expected = expected_from(summary, await api(reporting, "/ops/kafka", staff))
+            last.update(shown=shown, expected=expected)
+            return True if shown == expected else None
+
+        try:
+            await eventually(page_says_there_are_more, what="the page says there are more")
+        finally:
+            await screenshot(page, tmp_path, "ops-dashboard-more.png")
+        assert last["shown"]["open_requests_more"].startswith(
+            f"Showing the {OPEN_LIST_LIMIT} earliest deadlines of "
+        )
         assert problems == [], problems
 
         # Signing out drops the token and every figure; the page asks to sign in again.

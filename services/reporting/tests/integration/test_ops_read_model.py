@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from byggrygg_shared.auth import Role
@@ -60,13 +61,14 @@ def state(
     escalated: bool = False,
     answered: int = 0,
     topic: str = REQUESTS_TOPIC,
+    organisation_id: uuid.UUID | None = None,
 ) -> KafkaRecord:
     changed = RequestStateChanged(
         request_id=request_id,
         kind="erasure",
         state=state,  # type: ignore[arg-type]
         change=state,
-        organisation_id=None,
+        organisation_id=organisation_id,
         requested_by_role="data_subject",
         trigger=None,
         received_at=T0,
@@ -250,8 +252,112 @@ async def test_the_summary_counts_states_deadlines_escalations_and_reply_times(
     assert (await summary(http, token_for))["reply_times"] == []
 
 
+async def open_page(http: httpx.AsyncClient, token_for: TokenFor, **params: Any) -> dict[str, Any]:
+    response = await http.get(
+        "/ops/requests/open", params=params, headers=token_for(Role.PLATFORM_STAFF)
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_the_open_requests_page_on_past_the_summary_and_filter(
+    runtime: Runtime,
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    token_for: TokenFor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = MovableClock()
+    clock.now = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+    app.state.ops = dataclasses.replace(app.state.ops, clock=clock)
+    today = date(2026, 3, 20)
+    ours, theirs = uuid.uuid4(), uuid.uuid4()
+    # Seven open requests, two of them due the same day (the keyset's tie-break), one closed.
+    due = [-2, 1, 1, 3, 10, 20, 30]
+    ids = [uuid.uuid4() for _ in due]
+    await apply(
+        runtime.pool,
+        *(
+            state(
+                request_id,
+                "in_progress",
+                at=T0 + timedelta(minutes=number),
+                deadline=today + timedelta(days=days),
+                escalated=number == 5,
+                organisation_id=ours if number % 2 else theirs,
+            )
+            for number, (request_id, days) in enumerate(zip(ids, due, strict=True))
+        ),
+        state(uuid.uuid4(), "completed", at=T0, deadline=today, answered=4),
+    )
+    in_order = sorted(
+        ids, key=lambda i: (due[ids.index(i)], T0 + timedelta(minutes=ids.index(i)), i)
+    )
+
+    # Pages of three: every open request once, in the summary's order; the last has no next.
+    listed: list[str] = []
+    page = await open_page(http, token_for, limit=3)
+    pages = 1
+    while True:
+        assert page["today"] == "2026-03-20"
+        listed += [item["request_id"] for item in page["items"]]
+        if page["next"] is None:
+            break
+        page = await open_page(http, token_for, limit=3, after=page["next"])
+        pages += 1
+    assert (listed, pages) == ([str(i) for i in in_order], 3)
+    # A request that closes between pages drops out; none is listed twice.
+    first = await open_page(http, token_for, limit=3)
+    await apply(runtime.pool, state(in_order[4], "completed", at=T0 + timedelta(hours=9)))
+    rest = await open_page(http, token_for, limit=10, after=first["next"])
+    assert [item["request_id"] for item in rest["items"]] == [
+        str(i) for i in in_order[3:] if i != in_order[4]
+    ]
+
+    # Filters: one organisation's, overdue, at risk (7 days), escalated.
+    mine = await open_page(http, token_for, organisation_id=str(ours))
+    assert {item["organisation_id"] for item in mine["items"]} == {str(ours)}
+    assert len(mine["items"]) == 3
+    overdue = await open_page(http, token_for, flag="overdue")
+    assert [item["request_id"] for item in overdue["items"]] == [str(ids[0])]
+    at_risk = await open_page(http, token_for, flag="at_risk")
+    assert [item["request_id"] for item in at_risk["items"]] == [str(i) for i in ids[1:4]]
+    escalated = await open_page(http, token_for, flag="escalated")
+    assert [item["request_id"] for item in escalated["items"]] == [str(ids[5])]
+
+    # The summary hands out the cursor when it lists fewer than are open.
+    monkeypatch.setattr("reporting.service_layer.ops.OPEN_LIST_LIMIT", 2)
+    body = await summary(http, token_for)
+    assert [item["request_id"] for item in body["open_requests"]] == [str(i) for i in in_order[:2]]
+    after_summary = await open_page(http, token_for, limit=1, after=body["open_requests_next"])
+    assert [item["request_id"] for item in after_summary["items"]] == [str(in_order[2])]
+    monkeypatch.setattr("reporting.service_layer.ops.OPEN_LIST_LIMIT", 500)
+    assert (await summary(http, token_for))["open_requests_next"] is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"after": "not-a-cursor"},
+        {"after": "MjAyNi0wMy0yMHx4fHk"},  # base64 of three parts that are no position
+        {"limit": 0},
+        {"limit": 501},
+        {"flag": "late"},
+        {"organisation_id": "acme"},
+    ],
+)
+async def test_bad_paging_parameters_are_422(
+    http: httpx.AsyncClient, token_for: TokenFor, params: dict[str, Any]
+) -> None:
+    answer = await http.get(
+        "/ops/requests/open", params=params, headers=token_for(Role.PLATFORM_STAFF)
+    )
+    assert_problem(answer, 422)
+
+
 async def test_only_staff_see_the_ops_routes(http: httpx.AsyncClient, token_for: TokenFor) -> None:
-    for path in ("/ops/requests/summary", "/ops/kafka"):
+    for path in ("/ops/requests/summary", "/ops/requests/open", "/ops/kafka"):
         assert_problem(await http.get(path), 401)
         contact = token_for(
             Role.CONTACT_PERSON, user_id="contact-1", organisation_id=str(uuid.uuid4())

@@ -4,8 +4,10 @@ the parties' response times, and the queries of the ops summary (tables ``ops_re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Final
+from typing import Final, Literal
+from uuid import UUID
 
 import asyncpg
 
@@ -112,17 +114,61 @@ async def state_counts(conn: asyncpg.Connection) -> dict[str, int]:
     return {row["state"]: int(row["n"]) for row in rows}
 
 
-async def open_requests(conn: asyncpg.Connection, *, limit: int) -> list[asyncpg.Record]:
-    """The requests not closed yet, the earliest deadline first."""
+_OPEN_COLUMNS: Final = (
+    "request_id, kind, state, organisation_id, trigger, received_at, deadline, "
+    "deadline_extended, on_hold, escalated, participants_answered, participants_expected, "
+    "sub_processors_confirmed, sub_processors_expected, changed_at"
+)
+
+
+OpenFlag = Literal["overdue", "at_risk", "escalated"]
+
+
+@dataclass(frozen=True)
+class OpenFilter:
+    """Which open requests to list: all, or one organisation's, or only those overdue
+    (deadline before ``today``), at risk (deadline from ``today`` to ``at_risk_until``) or
+    escalated."""
+
+    today: date
+    at_risk_until: date
+    organisation_id: UUID | None = None
+    flag: OpenFlag | None = None
+
+
+# The listing's order, and its keyset: (deadline, received_at, request_id) is unique.
+OpenPosition = tuple[date, datetime, UUID]
+
+
+async def open_requests(
+    conn: asyncpg.Connection,
+    *,
+    limit: int,
+    where: OpenFilter,
+    after: OpenPosition | None = None,
+) -> list[asyncpg.Record]:
+    """The requests not closed yet, the earliest deadline first; with ``where``, those it
+    keeps; with ``after``, those after that position (the next page: stable however the
+    table changes meanwhile, no offset to drift)."""
+    deadline, received_at, request_id = after or (None, None, None)
     return list(
         await conn.fetch(
-            "SELECT request_id, kind, state, organisation_id, trigger, received_at, deadline, "
-            "deadline_extended, on_hold, escalated, participants_answered, "
-            "participants_expected, sub_processors_confirmed, sub_processors_expected, "
-            "changed_at FROM ops_requests WHERE state <> ALL($1::text[]) "
+            f"SELECT {_OPEN_COLUMNS} FROM ops_requests WHERE state <> ALL($1::text[]) "  # noqa: S608 - constant columns
+            "AND ($3::uuid IS NULL OR organisation_id = $3) "
+            "AND ($4::text IS NULL OR ($4 = 'overdue' AND deadline < $5) "
+            "    OR ($4 = 'at_risk' AND deadline >= $5 AND deadline <= $6) "
+            "    OR ($4 = 'escalated' AND escalated)) "
+            "AND ($7::date IS NULL OR (deadline, received_at, request_id) > ($7, $8, $9)) "
             "ORDER BY deadline, received_at, request_id LIMIT $2",
             list(CLOSED_STATES),
             limit,
+            where.organisation_id,
+            where.flag,
+            where.today,
+            where.at_risk_until,
+            deadline,
+            received_at,
+            request_id,
         )
     )
 

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from byggrygg_shared.error_mapping import ErrorMapping
 from reporting.service_layer import errors as service
-from reporting.service_layer import statistics
+from reporting.service_layer import ops, statistics
 
 # error type -> (status, type slug, title, detail)
 _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
     service.NotAllowed: (403, "forbidden", "Forbidden", "Your role does not allow this."),
+    ops.InvalidCursor: (
+        422,
+        "invalid-cursor",
+        "Invalid cursor",
+        "`after` must be the `next` cursor of an earlier page, unchanged.",
+    ),
     # --- statistics (k-anonymous statistics lane)
     statistics.NotThisOrganisationsContactPerson: (
         403,

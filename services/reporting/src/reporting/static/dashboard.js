@@ -101,6 +101,13 @@ function timesRow(nameKey, countKey) {
   };
 }
 
+function openRequestsMore(summary) {
+  return (
+    `Showing the ${summary.open_requests.length} earliest deadlines of ${summary.open} open ` +
+    "requests; the API pages through the rest (GET /ops/requests/open)."
+  );
+}
+
 function showSummary(summary) {
   $("today").textContent = `as of ${summary.today}`;
   for (const element of document.querySelectorAll("[data-figure]")) {
@@ -157,6 +164,11 @@ function showSummary(summary) {
     );
     return tr;
   });
+
+  // More open requests than the summary lists: say so, and where the rest are.
+  const more = $("open-requests-more");
+  more.hidden = !summary.open_requests_next;
+  more.textContent = more.hidden ? "" : openRequestsMore(summary);
 
   fillTable("reply-times", summary.reply_times, timesRow("participant", "replies"));
   // Sub-processors' confirmation times (absent from older reporting versions: none shown).

@@ -9,8 +9,8 @@ from typing import Annotated
 from uuid import UUID
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from byggrygg_shared.problems import ServiceUnavailable, problem_responses
 from reporting.entrypoints.dependencies import StaffActor
@@ -73,7 +73,8 @@ class ConfirmationTimesRead(_Read):
 
 class RequestsSummaryRead(_Read):
     """``overdue``/``at_risk`` are as of ``today`` (the query's, UTC), not of the last change.
-    ``open_requests`` lists at most 500, the earliest deadline first; the counts cover all."""
+    ``open_requests`` lists at most 500, the earliest deadline first (``open_requests_next``
+    pages on through the rest); the counts cover all."""
 
     today: date
     at_risk_days: int
@@ -83,9 +84,22 @@ class RequestsSummaryRead(_Read):
     at_risk: int
     escalated: int
     open_requests: list[OpenRequestRead]
+    open_requests_next: str | None = Field(
+        description="More open requests than listed: the cursor of the rest "
+        "(GET /ops/requests/open?after=...); null when every open request is listed."
+    )
     reply_window_days: int
     reply_times: list[ReplyTimesRead]
     confirmation_times: list[ConfirmationTimesRead]
+
+
+class OpenPageRead(_Read):
+    """A page of the open requests, the earliest deadline first; ``overdue``/``at_risk`` as of
+    ``today`` (UTC)."""
+
+    today: date
+    items: list[OpenRequestRead]
+    next: str | None = Field(description="The cursor of the next page; null on the last.")
 
 
 class TopicLagRead(_Read):
@@ -122,6 +136,30 @@ class KafkaHealthRead(_Read):
 async def requests_summary(deps: OpsDeps, actor: StaffActor) -> RequestsSummaryRead:
     summary = await ops.requests_summary(deps)
     return RequestsSummaryRead.model_validate(summary, from_attributes=True)
+
+
+@router.get(
+    "/requests/open",
+    summary="Open data-subject requests page by page, earliest deadline first; one "
+    "organisation's, or only the overdue, at-risk or escalated ones",
+    description="`after`: the `next` of the previous page (or the summary's "
+    "`open_requests_next`); a cursor this service did not give is 422. Paging is by position, "
+    "so requests that change meanwhile are neither skipped nor listed twice unless their "
+    "deadline moved.",
+    responses=problem_responses(401, 403, 422),
+)
+async def open_requests(
+    deps: OpsDeps,
+    actor: StaffActor,
+    limit: Annotated[int, Query(ge=1, le=ops.OPEN_LIST_LIMIT)] = 100,
+    after: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    organisation_id: UUID | None = None,
+    flag: ops.OpenFlag | None = None,
+) -> OpenPageRead:
+    page = await ops.open_page(
+        deps, limit=limit, after=after, organisation_id=organisation_id, flag=flag
+    )
+    return OpenPageRead.model_validate(page, from_attributes=True)
 
 
 @router.get(
