@@ -50,6 +50,7 @@ from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.exports import ExportExpiryWorker
 from privacy_orchestrator.service_layer.participant_timeouts import ParticipantTimeoutWorker
 from privacy_orchestrator.service_layer.proof_retention import ProofRetentionWorker
+from privacy_orchestrator.service_layer.record_checkpoints import CheckpointPublisher
 from privacy_orchestrator.service_layer.reply_batches import BatchPolicy
 from privacy_orchestrator.service_layer.retention import RetentionScheduler
 from privacy_orchestrator.service_layer.subprocessors import (
@@ -261,6 +262,9 @@ def background_workers(runtime: Runtime) -> dict[str, Worker]:
             ),
             max_resends=runtime.settings.privacy_orchestrator_participant_max_resends,
             poll_interval=runtime.settings.privacy_orchestrator_participant_check_seconds,
+        ).run,
+        "record-checkpoints": CheckpointPublisher(
+            runtime.deps, poll_interval=runtime.settings.privacy_orchestrator_checkpoint_seconds
         ).run,
         "proof-retention": ProofRetentionWorker(
             runtime.deps,

@@ -1,6 +1,6 @@
 """The orchestrator process: ``privacy-orchestrator migrate | serve | export-records |
-checkpoint-records | export-public-key | verify-records`` (typer; ``migrate`` and ``serve``
-from `byggrygg_shared.service_cli`).
+checkpoint-records | collect-checkpoints | export-public-key | verify-records`` (typer;
+``migrate`` and ``serve`` from `byggrygg_shared.service_cli`).
 
 ``verify-records`` is the offline verifier of R19: it reads only the export file, the public
 key and any anchors (checkpoints or earlier exports: ``domain.anchors``), no settings, no
@@ -16,8 +16,12 @@ from typing import Annotated
 
 import asyncpg
 import typer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from byggrygg_shared import migrations
+from byggrygg_shared.contracts.privacy import RECORD_CHECKPOINTS_TOPIC
 from byggrygg_shared.db import create_pool
 from byggrygg_shared.service_cli import service_cli
 from privacy_orchestrator.bootstrap import create_service_app, load_signer
@@ -134,6 +138,62 @@ def checkpoint_records_command(
     out.write_bytes(data)
     head = json.loads(data)["checkpoint"]["chain_head"]
     typer.echo(f"checkpoint of record {head['sequence']} written to {out}")
+
+
+async def _checkpoint_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    found = [t for t in described if t["topic"] == topic and t["error_code"] == 0]
+    if not found:
+        raise KafkaError(f"no topic {topic}")
+    return [TopicPartition(topic, p["partition"]) for p in found[0]["partitions"]]
+
+
+async def _collect_checkpoints(settings: OrchestratorSettings, out: Path) -> list[Path]:
+    """Every record of the checkpoints' topic so far, each written as it is to ``out``."""
+    topic = settings.kafka_topic_prefix + RECORD_CHECKPOINTS_TOPIC
+    partitions = await _checkpoint_partitions(settings.kafka_bootstrap, topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
+    await consumer.start()
+    written: list[Path] = []
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        while await behind():
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    head = json.loads(record.value)["checkpoint"]["chain_head"]["sequence"]
+                    path = out / f"checkpoint-{int(head):08d}.json"
+                    path.write_bytes(record.value)
+                    written.append(path)
+    finally:
+        await consumer.stop()
+    return written
+
+
+@cli.command("collect-checkpoints")
+def collect_checkpoints_command(
+    out: Annotated[Path, typer.Option(help="A directory for the checkpoint files.")],
+) -> None:
+    """Save every checkpoint the orchestrator published on Kafka (privacy.record-checkpoints.v1)
+    as a file, checkpoint-<record>.json, to keep and pass to verify-records --anchor."""
+    settings = OrchestratorSettings()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        written = asyncio.run(_collect_checkpoints(settings, out))
+    except (KafkaError, OSError, ValueError, KeyError) as error:
+        typer.echo(f"FAILED: cannot read the checkpoints: {type(error).__name__}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"saved {len(written)} checkpoint(s) to {out}")
 
 
 @cli.command("export-public-key")

@@ -264,6 +264,10 @@ INVENTORY: Final = DataInventory(
             EventField(contracts.RequestStateChanged.event_type, "participants_answered"),
             "how many participant services answered a request: a count, no person",
         ),
+        NonPersonalField(
+            EventField(contracts.RecordChainCheckpointed.event_type, "checkpoint"),
+            "the records' chain head (a number and a hash), the time, the key's fingerprint",
+        ),
     ),
 )
 
@@ -274,4 +278,5 @@ EMITTED_CONTRACTS: Final[tuple[type[IntegrationEvent], ...]] = (
     contracts.ExportSubject,
     contracts.RectifySubject,
     contracts.RequestStateChanged,  # no personal data (the dashboard's feed, issue 6)
+    contracts.RecordChainCheckpointed,  # a number, a hash, a time, a key fingerprint (R19)
 )

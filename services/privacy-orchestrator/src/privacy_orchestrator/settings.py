@@ -135,6 +135,14 @@ class OrchestratorSettings(PlatformSettings):
         "filed and decided it, its history); its completion record stays "
         "(BYGGRYGG_PRIVACY_ORCHESTRATOR_REQUEST_PROOF_YEARS).",
     )
+    privacy_orchestrator_checkpoint_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        le=24 * 3600,
+        description="How often the orchestrator publishes a signed checkpoint of the records' "
+        "chain head on privacy.record-checkpoints.v1 when the chain grew "
+        "(BYGGRYGG_PRIVACY_ORCHESTRATOR_CHECKPOINT_SECONDS).",
+    )
     privacy_orchestrator_proof_purge_seconds: float = Field(
         default=3600.0,
         gt=0,

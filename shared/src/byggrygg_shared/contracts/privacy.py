@@ -26,6 +26,11 @@ The orchestrator also publishes where each request stands, ``RequestStateChanged
 ``privacy.requests.v1`` (key = request id), for reporting's operations dashboard (issue 6). It
 holds no personal data and no subject ref: a dashboard counts requests, it does not follow
 people (the request id links to the orchestrator's own view for staff).
+
+And, from time to time, a signed checkpoint of the completion records' chain head,
+``RecordChainCheckpointed`` on ``privacy.record-checkpoints.v1`` (R19): kept on Kafka, outside
+the orchestrator's database, it lets an auditor show that no record was removed from the
+chain's end since. Its data is a checkpoint file as ``verify-records --anchor`` reads it.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from byggrygg_shared.contracts.registry import register
 __all__ = [
     "COMMANDS_TOPIC_TEMPLATE",
     "PARTICIPANTS",
+    "RECORD_CHECKPOINTS_TOPIC",
     "REPLIES_TOPIC",
     "REQUESTS_TOPIC",
     "AnonymiseSubject",
@@ -53,6 +59,7 @@ __all__ = [
     "Outcome",
     "ParticipantReplied",
     "PrivacyCommand",
+    "RecordChainCheckpointed",
     "RectifySubject",
     "RequestStateChanged",
     "ResponseTime",
@@ -65,6 +72,7 @@ PARTICIPANTS: Final = ("identity", "courses", "consent", "reporting")
 COMMANDS_TOPIC_TEMPLATE: Final = "privacy.commands.{participant}.v1"
 REPLIES_TOPIC: Final = "privacy.replies.v1"
 REQUESTS_TOPIC: Final = "privacy.requests.v1"
+RECORD_CHECKPOINTS_TOPIC: Final = "privacy.record-checkpoints.v1"
 
 ParticipantName = Literal["identity", "courses", "consent", "reporting"]
 HoldBasis = Literal["open_complaint", "legal_dispute", "outstanding_debt", "bookkeeping"]
@@ -263,3 +271,37 @@ class RequestStateChanged(IntegrationEvent):
     # by (``completed``, ``participant_escalated``, ``sub_processor_closed``, and any change
     # while something is escalated); empty on the others to keep the feed small.
     response_times: list[ResponseTime] = Field(default_factory=list)
+
+
+class CheckpointHead(_Frozen):
+    """The chain head a checkpoint signs: the last record's number and hash."""
+
+    sequence: int = Field(ge=1)
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class CheckpointBody(_Frozen):
+    """What the signature covers (SHA-256 of its RFC 8785 canonical JSON)."""
+
+    chain_head: CheckpointHead
+    taken_at: str = Field(description="UTC, as signed (``YYYY-MM-DDTHH:MM:SS.ffffffZ``)")
+    public_key_fingerprint: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+
+
+@register
+class RecordChainCheckpointed(IntegrationEvent):
+    """A signed checkpoint of the completion records' chain head (R19), published when the
+    chain grew since the last one (at most every
+    ``BYGGRYGG_PRIVACY_ORCHESTRATOR_CHECKPOINT_SECONDS``). Kept on Kafka (retention
+    unlimited), out of reach of whoever administers the orchestrator's database: a later
+    export must still hold the record with this hash (``verify-records --anchor``, which reads
+    this event's data as a checkpoint file). No personal data: a number, a hash, a time, the
+    key's fingerprint."""
+
+    event_type: ClassVar[str] = _PREFIX + "RecordChainCheckpointed"
+    source_service: ClassVar[str] = ORCHESTRATOR
+    topic: ClassVar[str] = RECORD_CHECKPOINTS_TOPIC
+
+    format: Literal["byggrygg.completion-records-checkpoint.v1"]
+    checkpoint: CheckpointBody
+    signature: str = Field(pattern=r"^[0-9a-f]{128}$")

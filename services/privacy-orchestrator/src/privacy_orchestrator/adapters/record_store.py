@@ -74,6 +74,15 @@ class RecordStore:
         )
         return record, True
 
+    async def last_checkpointed(self, conn: asyncpg.Connection, stream_id: str) -> int:
+        """The record number of the newest checkpoint published on ``stream_id`` (0: none)."""
+        sequence = await conn.fetchval(
+            "SELECT (payload #>> '{checkpoint,chain_head,sequence}')::bigint FROM events"
+            " WHERE stream_id = $1 ORDER BY version DESC LIMIT 1",
+            stream_id,
+        )
+        return 0 if sequence is None else int(sequence)
+
     async def head(self, conn: asyncpg.Connection) -> ChainHead:
         row = await conn.fetchrow("SELECT sequence, hash FROM record_chain_head WHERE id = 1")
         if row is None:
