@@ -23,7 +23,7 @@ from typing import Final
 import asyncpg
 import sqlalchemy as sa
 
-__all__ = ["INBOX_TABLE", "ClaimOutsideTransaction", "claim", "inbox_table"]
+__all__ = ["INBOX_TABLE", "ClaimOutsideTransaction", "already_claimed", "claim", "inbox_table"]
 
 INBOX_TABLE: Final = "inbox"
 
@@ -68,3 +68,17 @@ async def claim(
         event_id,
     )
     return bool(inserted)
+
+
+async def already_claimed(
+    conn: asyncpg.Connection, *, consumer: str, event_id: str, table: str = INBOX_TABLE
+) -> bool:
+    """Whether ``consumer`` applied ``event_id`` already: for a consumer whose effect spans
+    several transactions (each idempotent on its own) and claims after the last, to skip the
+    whole redo for an event that is done."""
+    found = await conn.fetchval(
+        f"SELECT true FROM {table} WHERE consumer = $1 AND event_id = $2",  # noqa: S608 - constant
+        consumer,
+        event_id,
+    )
+    return bool(found)

@@ -796,6 +796,67 @@ async def test_a_resolved_legal_claim_erases_what_its_organisations_erasures_kep
     )
 
 
+async def test_a_legal_claims_follow_ups_are_filed_in_chunks_and_a_crash_midway_loses_none(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many kept subjects do not make one long transaction: the follow-ups are filed a chunk
+    per transaction and the event claimed after the last. A crash in the second chunk leaves
+    the first filed and the event unclaimed; delivered again, the rest is filed and nobody
+    gets two follow-ups."""
+    organisation = uuid4()
+    kept = sorted(subject() for _ in range(5))
+    async with runtime.pool.acquire() as conn:
+        await conn.execute("DELETE FROM subprocessors")
+    async with transaction(runtime.pool) as conn:
+        for subject_ref in kept:
+            await file_automatic_erasure(
+                conn,
+                runtime.deps,
+                subject_ref=subject_ref,
+                organisation_id=organisation,
+                trigger="contract_ended",
+                trigger_id=uuid4(),
+            )
+        # As if each erasure had ended keeping consent's correspondence (the projection is
+        # what the follow-up reads).
+        await conn.execute(
+            "UPDATE requests SET state = 'partially_completed' WHERE subject_ref = ANY($1)", kept
+        )
+    event = correspondence.LegalClaimResolved(
+        organisation_id=organisation, settled_on=date(2026, 12, 1)
+    )
+    delivered = received(event)
+    real_file = triggers.file_automatic_erasure
+    calls = 0
+
+    async def crashing_in_the_second_chunk(*args: Any, **kwargs: Any) -> UUID | None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # chunks of 2: the first of the second chunk
+            raise ConnectionResetError("killed midway")
+        return await real_file(*args, **kwargs)
+
+    monkeypatch.setattr(triggers, "file_automatic_erasure", crashing_in_the_second_chunk)
+    with pytest.raises(ConnectionResetError):
+        await triggers.erase_what_a_legal_claim_kept(runtime.deps, event, delivered, chunk=2)
+    assert await erasures_of(runtime.pool, kept) == {
+        **dict.fromkeys(kept[:2], 2),
+        **dict.fromkeys(kept[2:], 1),
+    }
+    claimed = "SELECT count(*) FROM inbox WHERE consumer = $1 AND event_id = $2"
+    consumer = triggers.COMPLAINT_EVENTS_CONSUMER
+    assert await value(runtime.pool, claimed, consumer, delivered.id) == 0
+
+    monkeypatch.setattr(triggers, "file_automatic_erasure", real_file)
+    filed = await triggers.erase_what_a_legal_claim_kept(runtime.deps, event, delivered, chunk=2)
+    assert len(filed) == 3  # the rest; the first chunk's are found by their trigger ids
+    assert await erasures_of(runtime.pool, kept) == dict.fromkeys(kept, 2)
+    assert await value(runtime.pool, claimed, consumer, delivered.id) == 1
+    # Done: a later copy of the event files nothing and does not even look.
+    assert await triggers.erase_what_a_legal_claim_kept(runtime.deps, event, delivered) == []
+    assert await erasures_of(runtime.pool, kept) == dict.fromkeys(kept, 2)
+
+
 async def test_a_hold_released_while_the_erasure_is_open_is_followed_up_when_it_ends(
     runtime: Runtime,
     topics: Topics,

@@ -33,7 +33,7 @@ import asyncpg
 from byggrygg_shared.contracts import correspondence, identity
 from byggrygg_shared.db import transaction
 from byggrygg_shared.envelope import ReceivedEvent
-from byggrygg_shared.inbox import claim
+from byggrygg_shared.inbox import already_claimed, claim
 from privacy_orchestrator.adapters import complaint_holds, contract_end_store, subject_directory
 from privacy_orchestrator.domain.triggers import (
     ENDED_KEEPING_NOTHING,
@@ -250,32 +250,48 @@ async def release_complaint_hold(
     return request_id
 
 
+# Subjects filed per transaction when a legal claim is resolved: a big ended customer's
+# follow-ups do not make one long transaction (the same bound as the contract end's filing).
+LEGAL_CLAIM_CHUNK: Final = 200
+
+
 async def erase_what_a_legal_claim_kept(
-    deps: Dependencies, event: correspondence.LegalClaimResolved, received: ReceivedEvent
+    deps: Dependencies,
+    event: correspondence.LegalClaimResolved,
+    received: ReceivedEvent,
+    *,
+    chunk: int = LEGAL_CLAIM_CHUNK,
 ) -> list[UUID]:
     """A follow-up erasure (trigger ``legal_claim_resolved``) of every subject of the
-    organisation whose latest erasure kept something, in the inbox claim's transaction; the
-    new requests' ids. Consent published the event after it let go of the correspondence, so
-    these erasures find it no longer held. A subject whose erasure is still open gets the
-    trigger recorded against it instead (filed when it ends keeping something)."""
-    async with transaction(deps.pool) as conn:
-        if not await claim(conn, consumer=COMPLAINT_EVENTS_CONSUMER, event_id=received.id):
+    organisation whose latest erasure kept something; the new requests' ids. Consent
+    published the event after it let go of the correspondence, so these erasures find it no
+    longer held. A subject whose erasure is still open gets the trigger recorded against it
+    instead (filed when it ends keeping something).
+
+    Filed ``chunk`` subjects per transaction, and the event claimed in the inbox after the
+    last: a crash midway has the event delivered again, and each subject's trigger id
+    (``uuid5(event id, subject ref)``) finds what was filed before, so nobody gets two."""
+    async with deps.pool.acquire() as conn:
+        if await already_claimed(conn, consumer=COMPLAINT_EVENTS_CONSUMER, event_id=received.id):
             return []
-        trigger_id = event_uuid(received)
-        filed = [
-            await file_automatic_erasure(
-                conn,
-                deps,
-                subject_ref=subject_ref,
-                organisation_id=event.organisation_id,
-                trigger=Trigger.LEGAL_CLAIM_RESOLVED.value,
-                trigger_id=uuid5(trigger_id, subject_ref),
-            )
-            for subject_ref in await complaint_holds.subjects_to_follow_up(
-                conn, event.organisation_id
-            )
-        ]
-    request_ids = [request_id for request_id in filed if request_id is not None]
+        subjects = await complaint_holds.subjects_to_follow_up(conn, event.organisation_id)
+    trigger_id = event_uuid(received)
+    request_ids: list[UUID] = []
+    for start in range(0, len(subjects), chunk):
+        async with transaction(deps.pool) as conn:
+            for subject_ref in subjects[start : start + chunk]:
+                request_id = await file_automatic_erasure(
+                    conn,
+                    deps,
+                    subject_ref=subject_ref,
+                    organisation_id=event.organisation_id,
+                    trigger=Trigger.LEGAL_CLAIM_RESOLVED.value,
+                    trigger_id=uuid5(trigger_id, subject_ref),
+                )
+                if request_id is not None:
+                    request_ids.append(request_id)
+    async with transaction(deps.pool) as conn:
+        await claim(conn, consumer=COMPLAINT_EVENTS_CONSUMER, event_id=received.id)
     if request_ids:
         logger.info(
             "%d follow-up erasures filed (legal claim of %s resolved)",
