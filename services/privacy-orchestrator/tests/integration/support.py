@@ -110,3 +110,20 @@ def person(*roles: Role, organisation_id: UUID | None = None) -> Principal:
         organisation_id=None if organisation_id is None else str(organisation_id),
         roles=frozenset(roles),
     )
+
+
+async def rewind_chain(dsn: str, *, to: int) -> None:
+    """What a database superuser can do to the completion records: past the append-only
+    trigger, delete every record after ``to`` and set the chain head back to record ``to``
+    (the one attack the chain alone cannot show; anchors do)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute("DELETE FROM completion_records WHERE sequence > $1", to)
+        await conn.execute(
+            "UPDATE record_chain_head SET (sequence, hash) = "
+            "(SELECT sequence, hash FROM completion_records WHERE sequence = $1) WHERE id = 1",
+            to,
+        )
+    finally:
+        await conn.close()

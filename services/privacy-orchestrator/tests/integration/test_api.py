@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
-import asyncpg
 import httpx
 import pytest
 
@@ -23,6 +22,7 @@ from privacy_orchestrator.domain.signing import load_public_key_pem
 from privacy_orchestrator.service_layer.records import append_completion_record
 
 from ....service_testing import assert_problem
+from .support import rewind_chain
 
 Headers = Callable[..., dict[str, str]]
 
@@ -83,16 +83,7 @@ async def test_a_checkpoint_kept_outside_the_database_shows_a_rewound_chain(
         (await http.get("/records/export", headers=staff)).content, key, [anchor]
     )
 
-    # As a database superuser could: past the append-only trigger, record 3 gone, head rewound.
-    tamper = await asyncpg.connect(orchestrator_dsn)
-    try:
-        await tamper.execute("SET session_replication_role = replica")
-        await tamper.execute("DELETE FROM completion_records WHERE sequence = 3")
-        await tamper.execute(
-            "UPDATE record_chain_head SET sequence = 2, hash = $1 WHERE id = 1", stored[1].hash
-        )
-    finally:
-        await tamper.close()
+    await rewind_chain(orchestrator_dsn, to=2)  # record 3 gone, the head set back
     shortened = (await http.get("/records/export", headers=staff)).content
     assert verify_export(shortened, key).count == 2  # on its own, it verifies
     with pytest.raises(RecordVerificationFailed) as failed:

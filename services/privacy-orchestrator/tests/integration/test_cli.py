@@ -26,6 +26,7 @@ from privacy_orchestrator.service_layer.context import Dependencies
 from privacy_orchestrator.service_layer.records import append_completion_record
 
 from ....service_testing import free_port
+from .support import rewind_chain
 
 REPOSITORY = Path(__file__).resolve().parents[4]
 DEADLINE_SECONDS = 60.0
@@ -180,16 +181,7 @@ async def test_a_checkpoint_taken_by_the_cli_anchors_a_later_export(
     code, out, err = await run("checkpoint-records", "--out", str(checkpoint), env=service_env)
     assert (code, out.strip()) == (0, f"checkpoint of record 2 written to {checkpoint}"), err
 
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute("SET session_replication_role = replica")
-        await conn.execute("DELETE FROM completion_records WHERE sequence = 2")
-        await conn.execute(
-            "UPDATE record_chain_head SET (sequence, hash) = "
-            "(SELECT sequence, hash FROM completion_records WHERE sequence = 1) WHERE id = 1"
-        )
-    finally:
-        await conn.close()
+    await rewind_chain(dsn, to=1)
     export = tmp_path / "records.json"
     assert (await run("export-records", "--out", str(export), env=service_env))[0] == 0
     verify = ("verify-records", "--file", str(export), "--public-key", str(pem))

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 
@@ -30,7 +29,7 @@ from privacy_orchestrator.service_layer.record_checkpoints import (
 )
 from privacy_orchestrator.service_layer.records import append_completion_record, export_records
 
-from .support import eventually
+from .support import eventually, rewind_chain
 
 MakeContent = Callable[..., RecordContent]
 REPOSITORY = Path(__file__).resolve().parents[4]
@@ -74,15 +73,7 @@ async def test_the_published_checkpoint_anchors_a_later_export(
     anchor = read_anchor(json.dumps(payload).encode(), deps.signer.public_key)
     assert (anchor.sequence, anchor.hash, anchor.kind) == (3, stored[2].hash, "checkpoint")
 
-    tamper = await asyncpg.connect(orchestrator_dsn)
-    try:
-        await tamper.execute("SET session_replication_role = replica")
-        await tamper.execute("DELETE FROM completion_records WHERE sequence = 3")
-        await tamper.execute(
-            "UPDATE record_chain_head SET sequence = 2, hash = $1 WHERE id = 1", stored[1].hash
-        )
-    finally:
-        await tamper.close()
+    await rewind_chain(orchestrator_dsn, to=2)
     shortened = await export_records(deps)
     assert verify_export(shortened, deps.signer.public_key).count == 2
     with pytest.raises(RecordVerificationFailed, match="ends at record 2"):

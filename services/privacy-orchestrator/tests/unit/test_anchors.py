@@ -116,7 +116,11 @@ def _forged_head(document: dict, signer: RecordSigner) -> dict:
     ("spoil", "expected"),
     [
         (lambda data, other: data[:20], "anchor: is not valid UTF-8 JSON"),
-        (lambda data, other: b"[]", "anchor: is not a checkpoint or an export file"),
+        (
+            lambda data, other: b"[]",
+            "anchor: is not a checkpoint (byggrygg.completion-records-checkpoint.v1) or an "
+            "export file",
+        ),
         (
             lambda data, other: canonical_json(_forged_head(json.loads(data), other)),
             "anchor: signature is not valid for this public key",

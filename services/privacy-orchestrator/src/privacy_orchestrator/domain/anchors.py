@@ -36,6 +36,14 @@ from privacy_orchestrator.domain.signing import RecordSigner, fingerprint, signa
 CHECKPOINT_FORMAT: Final = "byggrygg.completion-records-checkpoint.v1"
 
 
+# Where each file that can be an anchor keeps its signed head: the signed part, its
+# signature, the part's time, and what to call the file in messages.
+_SIGNED_PARTS: Final = {
+    CHECKPOINT_FORMAT: ("checkpoint", "signature", "taken_at", "checkpoint"),
+    EXPORT_FORMAT: ("manifest", "manifest_signature", "exported_at", "export"),
+}
+
+
 class AnchorOutOfRange(RecordVerificationFailed):
     """The export does not reach the anchored record, so it cannot be checked against it
     (not a sign of tampering: export a range that includes it)."""
@@ -105,24 +113,11 @@ def read_anchor(data: bytes, key: Ed25519PublicKey, *, where: str = "anchor") ->
         document: Any = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise _problem(where, "is not valid UTF-8 JSON") from None
-    if not isinstance(document, dict):
-        raise _problem(where, "is not a checkpoint or an export file")
-    if document.get("format") == CHECKPOINT_FORMAT:
-        signed, signature, at, kind = (
-            document.get("checkpoint"),
-            document.get("signature"),
-            "taken_at",
-            "checkpoint",
-        )
-    elif document.get("format") == EXPORT_FORMAT:
-        signed, signature, at, kind = (
-            document.get("manifest"),
-            document.get("manifest_signature"),
-            "exported_at",
-            "export",
-        )
-    else:
+    parts = _SIGNED_PARTS.get(str(document.get("format"))) if isinstance(document, dict) else None
+    if parts is None:
         raise _problem(where, f"is not a checkpoint ({CHECKPOINT_FORMAT}) or an export file")
+    signed_name, signature_name, at, kind = parts
+    signed, signature = document.get(signed_name), document.get(signature_name)
     sequence, hash_, taken_at = _signed_head(signed, signature, key, where=where, at=at)
     return Anchor(sequence, hash_, taken_at, kind)
 
