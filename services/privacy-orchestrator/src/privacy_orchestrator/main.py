@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -75,20 +76,15 @@ def _existing_signer(settings: OrchestratorSettings) -> RecordSigner:
     return load_signer(settings)
 
 
-async def _export(
-    settings: OrchestratorSettings, signer: RecordSigner, first: int, last: int | None
+async def _from_records(
+    settings: OrchestratorSettings,
+    signer: RecordSigner,
+    read: Callable[[Dependencies], Awaitable[bytes]],
 ) -> bytes:
+    """``read`` over the records database, with a one-connection pool for the command."""
     pool = await create_pool(settings.privacy_orchestrator_database_url, min_size=1, max_size=1)
     try:
-        return await export_records(Dependencies(pool=pool, signer=signer), first, last)
-    finally:
-        await pool.close()
-
-
-async def _checkpoint(settings: OrchestratorSettings, signer: RecordSigner) -> bytes:
-    pool = await create_pool(settings.privacy_orchestrator_database_url, min_size=1, max_size=1)
-    try:
-        return await checkpoint(Dependencies(pool=pool, signer=signer))
+        return await read(Dependencies(pool=pool, signer=signer))
     finally:
         await pool.close()
 
@@ -110,7 +106,9 @@ def export_records_command(
     settings = OrchestratorSettings()
     signer = _existing_signer(settings)
     try:
-        data = asyncio.run(_export(settings, signer, first, last))
+        data = asyncio.run(
+            _from_records(settings, signer, lambda deps: export_records(deps, first, last))
+        )
     except InvalidRange:
         raise typer.BadParameter("--to must not be before --from", param_hint="--to") from None
     except (OSError, asyncpg.PostgresError) as error:
@@ -132,7 +130,7 @@ def checkpoint_records_command(
     settings = OrchestratorSettings()
     signer = _existing_signer(settings)
     try:
-        data = asyncio.run(_checkpoint(settings, signer))
+        data = asyncio.run(_from_records(settings, signer, checkpoint))
     except (OSError, asyncpg.PostgresError) as error:
         raise _database_unreadable(error) from None
     out.write_bytes(data)
