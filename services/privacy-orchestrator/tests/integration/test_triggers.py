@@ -106,6 +106,16 @@ def received(event: IntegrationEvent) -> ReceivedEvent:
     )
 
 
+async def requests_of(pool: asyncpg.Pool, subject_ref: str) -> list[tuple[str, str | None]]:
+    """The subject's requests, oldest first: (state, trigger) each."""
+    found = await rows(
+        pool,
+        "SELECT state, trigger FROM requests WHERE subject_ref = $1 ORDER BY received_at",
+        subject_ref,
+    )
+    return [(r["state"], r["trigger"]) for r in found]
+
+
 async def erasures_of(pool: asyncpg.Pool, subject_refs: list[str]) -> dict[str, int]:
     found = await rows(
         pool,
@@ -870,14 +880,6 @@ async def test_a_hold_released_while_the_erasure_is_open_is_followed_up_when_it_
     staff, hold_id, first = await held_erasure(runtime, http, headers, person)
     replies_topic = runtime.settings.privacy_orchestrator_replies_topic
 
-    async def requests_of_person() -> list[tuple[str, str | None]]:
-        found = await rows(
-            runtime.pool,
-            "SELECT state, trigger FROM requests WHERE subject_ref = $1 ORDER BY received_at",
-            person,
-        )
-        return [(r["state"], r["trigger"]) for r in found]
-
     async with runtime.subscriptions_for(backoff=Backoff(initial=0.01, maximum=0.05)).running():
         await produce(kafka_bootstrap, [reply(replies_topic, first, person, "courses", kept=True)])
 
@@ -893,7 +895,9 @@ async def test_a_hold_released_while_the_erasure_is_open_is_followed_up_when_it_
         await eventually(courses_replied, "courses' reply (kept) to be recorded")
         released = await http.delete(f"/holds/{hold_id}", headers=staff)
         assert released.status_code == 204, released.text
-        assert await requests_of_person() == [("in_progress", None)]  # nothing filed yet
+        assert await requests_of(runtime.pool, person) == [
+            ("in_progress", None)
+        ]  # nothing filed yet
 
         await produce(
             kafka_bootstrap,
@@ -905,11 +909,11 @@ async def test_a_hold_released_while_the_erasure_is_open_is_followed_up_when_it_
         )
 
         async def followed_up() -> bool:
-            return len(await requests_of_person()) == 2
+            return len(await requests_of(runtime.pool, person)) == 2
 
         await eventually(followed_up, "the follow-up once the erasure ended")
 
-    assert await requests_of_person() == [
+    assert await requests_of(runtime.pool, person) == [
         ("partially_completed", None),
         ("in_progress", "hold_released"),
     ]
@@ -1045,20 +1049,15 @@ async def test_a_hold_released_while_an_erasure_awaits_approval_is_followed_up_o
     released = await http.delete(f"/holds/{hold_id}", headers=staff)
     assert released.status_code == 204, released.text
 
-    async def erasures() -> list[tuple[str, str | None]]:
-        found = await rows(
-            runtime.pool,
-            "SELECT state, trigger FROM requests WHERE subject_ref = $1 ORDER BY received_at",
-            person,
-        )
-        return [(r["state"], r["trigger"]) for r in found]
-
-    assert await erasures() == [("partially_completed", None), ("awaiting_controller", None)]
+    assert await requests_of(runtime.pool, person) == [
+        ("partially_completed", None),
+        ("awaiting_controller", None),
+    ]
     rejected = await http.post(
         f"/requests/{second}/reject", json={"reason": "withdrawn"}, headers=contact
     )
     assert rejected.status_code == 200, rejected.text
-    assert await erasures() == [
+    assert await requests_of(runtime.pool, person) == [
         ("partially_completed", None),
         ("rejected", None),
         ("in_progress", "hold_released"),
