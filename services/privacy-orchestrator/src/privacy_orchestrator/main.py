@@ -17,13 +17,13 @@ from typing import Annotated
 
 import asyncpg
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from byggrygg_shared import migrations
 from byggrygg_shared.contracts.privacy import RECORD_CHECKPOINTS_TOPIC
 from byggrygg_shared.db import create_pool
+from byggrygg_shared.kafka_topics import TopicNotFound, existing_partitions
 from byggrygg_shared.service_cli import service_cli
 from privacy_orchestrator.bootstrap import create_service_app, load_signer
 from privacy_orchestrator.domain.anchors import (
@@ -138,23 +138,13 @@ def checkpoint_records_command(
     typer.echo(f"checkpoint of record {head['sequence']} written to {out}")
 
 
-async def _checkpoint_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    found = [t for t in described if t["topic"] == topic and t["error_code"] == 0]
-    if not found:
-        raise KafkaError(f"no topic {topic}")
-    return [TopicPartition(topic, p["partition"]) for p in found[0]["partitions"]]
-
-
 async def _collect_checkpoints(settings: OrchestratorSettings, out: Path) -> list[Path]:
     """Every record of the checkpoints' topic so far, each written as it is to ``out``."""
     topic = settings.kafka_topic_prefix + RECORD_CHECKPOINTS_TOPIC
-    partitions = await _checkpoint_partitions(settings.kafka_bootstrap, topic)
+    try:
+        partitions = await existing_partitions(settings.kafka_bootstrap, [topic])
+    except TopicNotFound as missing:
+        raise KafkaError(str(missing)) from None
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
     await consumer.start()
     written: list[Path] = []

@@ -45,6 +45,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 from byggrygg_shared.db import create_pool
+from byggrygg_shared.kafka_topics import existing_partitions
 from reporting.adapters.rebuild_schema import (
     create_scratch_tables,
     lock_live_tables,
@@ -77,25 +78,6 @@ class _Tally:
 
 
 Offsets = dict[TopicPartition, int]
-
-
-async def _partitions(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
-    """Every partition of `topics` (which must exist: a rebuild from nothing is a mistake)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(list(topics))
-    finally:
-        await admin.close()
-    found: list[TopicPartition] = []
-    for topic in described:
-        if topic["error_code"] != 0 or not topic["partitions"]:
-            raise LookupError(f"topic {topic['topic']} does not exist")
-        found.extend(
-            TopicPartition(topic["topic"], partition["partition"])
-            for partition in sorted(topic["partitions"], key=lambda p: p["partition"])
-        )
-    return found
 
 
 async def _apply_until(
@@ -165,7 +147,8 @@ async def rebuild(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    partitions = await _partitions(bootstrap, topics)
+    # They must exist: a rebuild from nothing is a mistake.
+    partitions = await existing_partitions(bootstrap, topics)
     await consumer.start()
     tally = _Tally()
     try:
