@@ -30,6 +30,11 @@ METADATA: Final = sa.MetaData()
 EVENTS: Final = events_table(METADATA)
 INBOX: Final = inbox_table(METADATA)
 
+# The privacy participant's evidence counts a learner's answer events by their payload's
+# subject (``service_layer.privacy_commands``). Without this index every erasure read the
+# whole store: a contract end's cost grew with the square of its learners.
+sa.Index("events_type_subject_ref_idx", EVENTS.c.event_type, EVENTS.c.payload["subject_ref"].astext)
+
 
 def _uuid(name: str, *args: sa.ForeignKey, **kwargs: Any) -> sa.Column[object]:
     return sa.Column(name, postgresql.UUID(as_uuid=True), *args, **kwargs)

@@ -30,6 +30,11 @@ METADATA: Final = sa.MetaData()
 EVENTS: Final = events_table(METADATA)
 INBOX: Final = inbox_table(METADATA)
 
+# The privacy participant's evidence counts a subject's events by their envelope's subject
+# (``service_layer.privacy_commands``). Without this index every erasure read the whole store:
+# a contract end's cost grew with the square of its users.
+sa.Index("events_subject_ref_idx", EVENTS.c.metadata["subject_ref"].astext)
+
 
 def _timestamp(name: str, *, nullable: bool = False) -> sa.Column[object]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
