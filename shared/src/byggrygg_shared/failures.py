@@ -1,7 +1,9 @@
 """What an error raised while a batch is applied says about its cause.
 
-Three kinds, because each calls for a different answer (``projection.apply_or_isolate``,
-``batch_attempts``):
+Shared by the consumers that apply a fetched batch in one transaction: reporting's projection
+(``projection.apply_or_isolate``, ``batch_attempts``) and every privacy participant
+(``participant.Participant.handle_batch``). Three kinds, because each calls for a different
+answer:
 
 - **A record's values** (``RECORD_ERRORS``): the database refuses one record (a value out of a
   column's range). Applying again cannot help: that record alone is dead-lettered at once.

@@ -18,12 +18,20 @@ identical in every copy of a published event.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import asyncpg
 import sqlalchemy as sa
 
-__all__ = ["INBOX_TABLE", "ClaimOutsideTransaction", "already_claimed", "claim", "inbox_table"]
+__all__ = [
+    "INBOX_TABLE",
+    "ClaimOutsideTransaction",
+    "already_claimed",
+    "claim",
+    "claim_many",
+    "inbox_table",
+]
 
 INBOX_TABLE: Final = "inbox"
 
@@ -68,6 +76,27 @@ async def claim(
         event_id,
     )
     return bool(inserted)
+
+
+async def claim_many(
+    conn: asyncpg.Connection,
+    *,
+    consumer: str,
+    event_ids: Sequence[str],
+    table: str = INBOX_TABLE,
+) -> set[str]:
+    """``claim`` for a batch's events in one statement: the ids claimed now (the others were
+    applied before). Must run inside the transaction of the effects it guards."""
+    if not conn.is_in_transaction():
+        raise ClaimOutsideTransaction("claim must run inside the effect's transaction")
+    rows = await conn.fetch(
+        f"INSERT INTO {table} (consumer, event_id) "  # noqa: S608 - constant
+        "SELECT $1, e FROM unnest($2::text[]) AS e "
+        "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
+        consumer,
+        list(event_ids),
+    )
+    return {row["event_id"] for row in rows}
 
 
 async def already_claimed(

@@ -33,7 +33,7 @@ import hmac
 import os
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, final
@@ -239,6 +239,28 @@ class KeyRing:
                 now,
             )
         return bool(changed)
+
+    async def shred_many(self, subject_refs: Sequence[str]) -> set[str]:
+        """``shred`` for many subjects in one transaction: the ones this call erased (the
+        others were erased before). A privacy participant's batch of erasures shreds its
+        subjects' keys with it (``participant.Participant.handle_batch``)."""
+        if not subject_refs:
+            return set()
+        now = self._clock()
+        refs = sorted(set(subject_refs))  # one lock order for concurrent batches
+        async with transaction(self._pool) as conn:
+            await conn.execute(
+                "DELETE FROM keyring_data_keys WHERE subject_ref = ANY($1::text[])", refs
+            )
+            rows = await conn.fetch(
+                "INSERT INTO keyring_subjects (subject_ref, key_id, created_at, shredded_at) "
+                "SELECT s, NULL, $2, $2 FROM unnest($1::text[]) AS s "
+                "ON CONFLICT (subject_ref) DO UPDATE SET shredded_at = EXCLUDED.shredded_at "
+                "WHERE keyring_subjects.shredded_at IS NULL RETURNING subject_ref",
+                refs,
+                now,
+            )
+        return {row["subject_ref"] for row in rows}
 
     async def is_shredded(self, subject_ref: str) -> bool:
         """Whether the subject has been erased."""

@@ -342,6 +342,15 @@ def event_from_message(message: StreamMessage[Any]) -> ReceivedEvent:
     return from_kafka_record(record.headers or (), record.value, key=record.key)
 
 
+async def records_as_body(message: StreamMessage[Any]) -> tuple[ConsumerRecord[Any, Any], ...]:
+    """A batch subscriber's decoder: the batch's records, as they came. FastStream's own would
+    parse every record again into a message and ``json.loads`` its value, for a body the
+    handlers never read (they decode the records themselves): about a quarter of reporting's
+    projector time on a 100,000-record run."""
+    records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
+    return records
+
+
 def make_broker(
     bootstrap: str,
     *,

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from byggrygg_shared.db import transaction
-from byggrygg_shared.inbox import ClaimOutsideTransaction, claim
+from byggrygg_shared.inbox import ClaimOutsideTransaction, claim, claim_many
 
 
 @pytest.fixture
@@ -73,3 +73,22 @@ async def test_claim_outside_a_transaction_is_refused(events_pool: asyncpg.Pool)
     async with events_pool.acquire() as conn:
         with pytest.raises(ClaimOutsideTransaction):
             await claim(conn, consumer="c", event_id="e")
+
+
+async def test_claiming_a_batch_returns_only_the_events_not_applied_before(
+    events_pool: asyncpg.Pool,
+) -> None:
+    async with transaction(events_pool) as conn:
+        assert await claim(conn, consumer="c", event_id="e-1")
+    async with transaction(events_pool) as conn:
+        fresh = await claim_many(conn, consumer="c", event_ids=["e-1", "e-2", "e-3"])
+    assert fresh == {"e-2", "e-3"}
+    async with transaction(events_pool) as conn:
+        assert await claim_many(conn, consumer="c", event_ids=["e-2", "e-3"]) == set()
+        assert await claim_many(conn, consumer="other", event_ids=["e-2"]) == {"e-2"}
+
+
+async def test_a_batch_claim_outside_a_transaction_is_refused(events_pool: asyncpg.Pool) -> None:
+    async with events_pool.acquire() as conn:
+        with pytest.raises(ClaimOutsideTransaction):
+            await claim_many(conn, consumer="c", event_ids=["e-1"])

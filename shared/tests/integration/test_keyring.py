@@ -148,6 +148,26 @@ async def test_shredding_an_unknown_subject_leaves_a_tombstone(ring: KeyRing) ->
         await ring.encrypt(OLA, "Ola")
 
 
+async def test_shredding_many_erases_each_once_and_leaves_the_others(ring: KeyRing) -> None:
+    kari = await ring.encrypt(KARI, "Kari")
+    ola = await ring.encrypt(OLA, "Ola")
+    other = "subj-someone-else"
+    kept = await ring.encrypt(other, "kept")
+    assert await ring.shred(OLA) is True  # erased before the batch
+
+    erased_now = await ring.shred_many([KARI, OLA, "subj-never-seen", KARI])
+
+    assert erased_now == {KARI, "subj-never-seen"}  # each once; OLA was erased before
+    assert await ring.decrypt(KARI, kari) is ERASED
+    assert await ring.decrypt(OLA, ola) is ERASED
+    assert await ring.is_shredded("subj-never-seen")  # a tombstone, as shred leaves
+    with pytest.raises(SubjectErased):
+        await ring.encrypt("subj-never-seen", "x")
+    assert await ring.decrypt(other, kept) == "kept"
+    assert await ring.shred_many([KARI]) == set()
+    assert await ring.shred_many([]) == set()
+
+
 async def test_concurrent_first_use_creates_one_key(
     ring: KeyRing, keyring_pool: asyncpg.Pool
 ) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import asyncpg
 import pytest
 
-from reporting.service_layer.failures import is_record_error, is_transient
+from byggrygg_shared.failures import is_record_error, is_transient
 
 
 @pytest.mark.parametrize(

@@ -302,3 +302,130 @@ async def test_a_hold_keeps_what_it_covers_and_the_evidence_names_the_basis(
     assert kept_user.status_code == 200, kept_user.text
     assert kept_user.json()["language"] == "nb"
     assert kept_user.json()["name"] == str(ERASED)
+
+
+async def learners(flow: Flow, count: int) -> list[str]:
+    """``count`` learners of one organisation; their subject refs."""
+    organisation = await flow.register(ORG_NUMBERS[1])
+    admin = await flow.admin(organisation["organisation_id"], "admin-burst@example.no")
+    subjects = []
+    for n in range(count):
+        member = await flow.learner(organisation["organisation_id"], admin, f"l{n}@example.no")
+        subject = await flow.runtime.pool.fetchval(
+            "SELECT subject_ref FROM users WHERE user_id = $1", uuid.UUID(member.user_id)
+        )
+        subjects.append(str(subject))
+    return subjects
+
+
+async def dead_letters(bootstrap: str, topic: str, count: int) -> list[Any]:
+    """The first ``count`` records of ``topic`` (fails after the deadline)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        async with asyncio.timeout(DEADLINE_SECONDS):
+            while len(found) < count:
+                for batch in (await consumer.getmany(timeout_ms=200)).values():
+                    found.extend(batch)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_a_burst_of_commands_is_applied_in_one_transaction(
+    flow: Flow, runtime: Runtime, kafka_bootstrap: str, new_topic: Any
+) -> None:
+    """A contract end's burst: the commands read in one batch commit together (their replies
+    share one transaction id), the same command twice in it is applied once."""
+    topic = await new_topic("privacy-commands-identity")
+    await new_topic(f"{topic}.dlq")
+    subjects = await learners(flow, 3)
+    commands = [erase(subject) for subject in subjects]
+    records = [command_record(command, topic=topic) for command in commands]
+    # Produced before the subscriber starts: its first fetch holds all four.
+    await produce(kafka_bootstrap, *records, records[0])
+    subscriptions = Subscriptions(
+        bootstrap=kafka_bootstrap,
+        client_id="identity-test",
+        register=register_consumers(
+            runtime.participant,
+            command_topic=topic,
+            group_id=f"identity-test-{uuid.uuid4().hex[:8]}",
+        ),
+        backoff=Backoff(initial=0.01, maximum=0.05),
+    )
+    async with subscriptions.running():
+
+        async def all_replied() -> bool:
+            found = [await replies(runtime.pool, c.request_id) for c in commands]
+            return all(len(each) == 1 for each in found)
+
+        await eventually(all_replied, what="identity's replies to the burst")
+
+    transactions = await runtime.pool.fetchval(
+        "SELECT count(DISTINCT xmin::text) FROM events WHERE stream_id = ANY($1::text[])",
+        [reply_stream(c.request_id) for c in commands],
+    )
+    assert transactions == 1
+    for subject in subjects:
+        assert await runtime.keyring.is_shredded(subject)
+        assert await runtime.pool.fetchval(
+            "SELECT count(*) FROM users WHERE subject_ref = $1", subject
+        ) == 0
+
+
+async def test_a_command_that_fails_goes_alone_to_the_dlq_and_the_rest_of_its_batch_is_applied(
+    flow: Flow, runtime: Runtime, kafka_bootstrap: str, new_topic: Any
+) -> None:
+    topic = await new_topic("privacy-commands-identity")
+    dlq = await new_topic(f"{topic}.dlq")
+    first, bad, last = await learners(flow, 3)
+    erasures = [erase(first), erase(last)]
+    # A correction identity cannot read (not a key-ring token): it fails however often tried.
+    unreadable = RectifySubject(
+        request_id=uuid.uuid4(),
+        participant="identity",
+        subject_ref=bad,
+        organisation_id=None,
+        issued_at=datetime.now(UTC),
+        corrections={"name": "not a token"},
+    )
+    misrouted = erase(bad).model_copy(update={"participant": "courses"})
+    await produce(
+        kafka_bootstrap,
+        command_record(erasures[0], topic=topic),
+        command_record(unreadable, topic=topic),
+        command_record(misrouted, topic=topic),
+        command_record(erasures[1], topic=topic),
+    )
+    subscriptions = Subscriptions(
+        bootstrap=kafka_bootstrap,
+        client_id="identity-test",
+        register=register_consumers(
+            runtime.participant,
+            command_topic=topic,
+            group_id=f"identity-test-{uuid.uuid4().hex[:8]}",
+        ),
+        backoff=Backoff(initial=0.01, maximum=0.05),
+    )
+    async with subscriptions.running():
+        letters = await dead_letters(kafka_bootstrap, dlq, 2)
+
+        async def erased() -> bool:
+            found = [await replies(runtime.pool, c.request_id) for c in erasures]
+            return all(len(each) == 1 for each in found)
+
+        await eventually(erased, what="the erasures beside the bad commands")
+
+    attempts = {
+        json.loads(letter.value)["request_id"]: dict(letter.headers)["dlq_attempts"]
+        for letter in letters
+    }
+    # The unreadable one after every attempt, the misrouted one at once.
+    assert attempts == {str(unreadable.request_id): b"5", str(misrouted.request_id): b"1"}
+    assert await replies(runtime.pool, unreadable.request_id) == []
+    assert await runtime.keyring.is_shredded(first)
+    assert await runtime.keyring.is_shredded(last)
+    assert not await runtime.keyring.is_shredded(bad)  # nothing of its commands applied
+    assert await runtime.pool.fetchval("SELECT count(*) FROM users WHERE subject_ref = $1", bad) == 1

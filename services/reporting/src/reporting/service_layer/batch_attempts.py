@@ -27,8 +27,8 @@ from collections.abc import Awaitable, Callable, Sequence
 import asyncpg
 
 from byggrygg_shared.db import transaction
+from byggrygg_shared.failures import is_transient
 from byggrygg_shared.messaging import Backoff
-from reporting.service_layer.failures import is_transient
 from reporting.service_layer.projection import Projectable, Rejected, apply_or_isolate
 
 __all__ = ["apply_with_attempts"]

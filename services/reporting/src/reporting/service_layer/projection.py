@@ -38,6 +38,7 @@ from aiokafka import ConsumerRecord
 from byggrygg_shared.contracts.base import IntegrationEvent
 from byggrygg_shared.contracts.registry import UnknownEventType
 from byggrygg_shared.envelope import ReceivedContract, ReceivedEvent, read_contract
+from byggrygg_shared.failures import RECORD_ERRORS, is_record_error, is_transient
 from byggrygg_shared.messaging import PERMANENT_ERRORS
 from reporting.service_layer import catalogue_rows, enrolment_rows
 from reporting.service_layer.enrolment_rows import (
@@ -47,7 +48,6 @@ from reporting.service_layer.enrolment_rows import (
     unlink_enrolments,
 )
 from reporting.service_layer.event_time import period_of
-from reporting.service_layer.failures import RECORD_ERRORS, is_record_error, is_transient
 from reporting.service_layer.ops_projection import OPS_EVENT_TYPES, apply_ops_contract
 
 __all__ = [
