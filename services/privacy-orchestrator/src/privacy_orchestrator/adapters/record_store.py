@@ -42,23 +42,31 @@ class RecordStore:
         seal: Callable[[ChainHead], SealedRecord],
         created_at: datetime,
     ) -> tuple[SealedRecord, bool]:
-        """Seal the next record after the head and store it; (record, whether it is new)."""
-        head_row = await conn.fetchrow(
-            "SELECT sequence, hash FROM record_chain_head WHERE id = 1 FOR UPDATE"
-        )
-        if head_row is None:
-            raise RuntimeError("record_chain_head has no row: run the migrations")
+        """Seal the next record after the head and store it; (record, whether it is new).
+
+        Completions queue on the head's row lock, held until the caller commits, so the work
+        done under it is kept to two statements: the lock, then the record and the new head
+        written together. The look-up of a record the request already has comes before the
+        head's lock: the request workflow holds the request's own row lock, and two appends
+        for one request that hold none still cannot both store one (``request_id`` is unique:
+        the second fails and rolls back)."""
         existing = await conn.fetchrow(
             f"SELECT {_COLUMNS} FROM completion_records WHERE request_id = $1",  # noqa: S608
             request_id,
         )
         if existing is not None:
             return _sealed(existing), False
+        head_row = await conn.fetchrow(
+            "SELECT sequence, hash FROM record_chain_head WHERE id = 1 FOR UPDATE"
+        )
+        if head_row is None:
+            raise RuntimeError("record_chain_head has no row: run the migrations")
         record = seal(ChainHead(head_row["sequence"], head_row["hash"]))
         await conn.execute(
-            "INSERT INTO completion_records"
+            "WITH stored AS (INSERT INTO completion_records"
             " (sequence, request_id, record, hash, prev_hash, signature, created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            " VALUES ($1, $2, $3, $4, $5, $6, $7))"
+            " UPDATE record_chain_head SET sequence = $1, hash = $4 WHERE id = 1",
             record.sequence,
             request_id,
             record.canonical,
@@ -66,11 +74,6 @@ class RecordStore:
             record.prev_hash,
             record.signature,
             created_at,
-        )
-        await conn.execute(
-            "UPDATE record_chain_head SET sequence = $1, hash = $2 WHERE id = 1",
-            record.sequence,
-            record.hash,
         )
         return record, True
 

@@ -613,6 +613,9 @@ async def _save_and_complete_if_answered(
     reports = await _subprocessor_reports(conn, deps, request)
     # R10: the kept-data mail is queued in this transaction; the record names it.
     notice = await notices.notice_for_kept_data(conn, deps, request)
+    if request.kind is RequestKind.ERASURE and request.state is RequestState.PARTIALLY_COMPLETED:
+        await automatic.file_follow_up_waiting_on(conn, deps, request)
+    # Last before the commit: every completion waits for the chain head's lock this takes.
     await append_completion_record(
         deps,
         completion_content(
@@ -621,8 +624,6 @@ async def _save_and_complete_if_answered(
         conn=conn,
     )
     logger.info("request %s %s", request.id, request.state.value)
-    if request.kind is RequestKind.ERASURE and request.state is RequestState.PARTIALLY_COMPLETED:
-        await automatic.file_follow_up_waiting_on(conn, deps, request)
 
 
 _EVIDENCE_OF: Final = {
