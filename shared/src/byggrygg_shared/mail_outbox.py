@@ -45,6 +45,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter, Gauge
 from sqlalchemy.dialects import postgresql
 
+from byggrygg_shared.background import wait_for_any
 from byggrygg_shared.db import transaction
 from byggrygg_shared.sources import Clock
 
@@ -423,7 +424,7 @@ class MailSender:
                     logger.warning("mail sender: database error %s", type(error).__name__)
                     await self._release(listener, on_notify)
                     listener = None
-                await _wait_any(stop, wake, self._poll_interval)
+                await wait_for_any(stop, wake, self._poll_interval)
         finally:
             self.running.clear()
             await self._release(listener, on_notify)
@@ -442,12 +443,3 @@ class MailSender:
         """Readiness: the sender runs (the SMTP server may be away: mail waits in the outbox)."""
         if not self.running.is_set():
             raise ConnectionError("the mail sender is not running")
-
-
-async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

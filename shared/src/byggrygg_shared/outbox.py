@@ -53,6 +53,7 @@ from typing import Any, Final
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from byggrygg_shared.background import wait_for_any
 from byggrygg_shared.envelope import KafkaRecord, kafka_record
 from byggrygg_shared.eventstore import EVENTS_TABLE, OUTBOX_CHANNEL
 from byggrygg_shared.metrics import outbox_backlog, outbox_published_total
@@ -203,7 +204,7 @@ class OutboxRelay:
                         logger.warning("outbox relay will retry: %s", error)
                         await _wait(stop, self._error_backoff)
                         continue
-                    await _wait_any(stop, wake, self._poll_interval)
+                    await wait_for_any(stop, wake, self._poll_interval)
             finally:
                 if not conn.is_closed():
                     await conn.remove_listener(self._channel, on_notify)
@@ -291,15 +292,6 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     except TimeoutError:
         return
-
-
-async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
 
 
 async def relay_until_stopped(

@@ -6,6 +6,7 @@ filing anyone twice."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -400,6 +401,44 @@ async def test_the_contact_person_may_end_the_offer_early(
     listed = await http.get("/contract-ends", headers=headers(staff))
     assert [item["organisation_id"] for item in listed.json()] == [str(organisation)]
     assert_problem(await http.get("/contract-ends", headers=headers(contact)), 403)
+
+
+async def test_the_running_scheduler_starts_at_once_when_an_offer_is_over_without_its_poll(
+    runtime: Runtime, http: httpx.AsyncClient, headers: Headers, moved: Dependencies
+) -> None:
+    """A contract end with no offer (0 days) and an offer declined wake the scheduler on
+    commit: it files at once, although its poll would wait an hour."""
+    scheduler = RetentionScheduler(moved, poll_interval=3600)
+    stop = asyncio.Event()
+    running = asyncio.create_task(scheduler.run(stop))
+    try:
+        no_offer, declining = uuid4(), uuid4()
+        members = {no_offer: [subject(), subject()], declining: [subject()]}
+        for organisation, subjects in members.items():
+            for member in subjects:
+                event = granted(member, organisation)
+                assert await triggers.list_subject(moved, event, received(event))
+        await asyncio.sleep(0.2)  # the scheduler's first pass found nothing and waits
+
+        ended = contract_ended(no_offer, moved.clock().date())
+        assert await triggers.record_contract_end(moved, ended, received(ended), offer_days=0)
+
+        async def filed(subjects: list[str]) -> bool:
+            return await erasures_of(runtime.pool, subjects) == dict.fromkeys(subjects, 1)
+
+        await eventually(lambda: filed(members[no_offer]), "the erasures of a 0-day offer")
+
+        ended = contract_ended(declining, moved.clock().date())
+        assert await triggers.record_contract_end(moved, ended, received(ended), offer_days=30)
+        contact = person(Role.CONTACT_PERSON, organisation_id=declining)
+        declined = await http.post(
+            f"/organisations/{declining}/contract-end/decline", headers=headers(contact)
+        )
+        assert declined.status_code == 200, declined.text
+        await eventually(lambda: filed(members[declining]), "the erasures of a declined offer")
+    finally:
+        stop.set()
+        await running
 
 
 async def test_a_crashed_scheduler_resumes_without_filing_anyone_twice(

@@ -6,6 +6,10 @@ The retention scheduler takes a contract end under a transaction-scoped advisory
 batch counts its filings on the row in its own transaction, and the ``cursor`` (the last
 subject of a chunk whose batches all committed) moves after them: a crash loses at most the
 chunk in hand, whose subjects the next pass finds already filed (their trigger ids) or files.
+
+A contract end recorded or an offer declined notifies ``RETENTION_CHANNEL`` in its transaction
+(delivered on commit): the scheduler starts at once instead of at its next poll, so an offer of
+0 days, or one the contact person ended, is erased without waiting out the poll's interval.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import asyncpg
 
 from byggrygg_shared.contracts.identity import RetentionClaim
 from privacy_orchestrator.domain.triggers import ContractEndState, OfferOutcome
+
+# The NOTIFY channel the retention scheduler LISTENs on (``service_layer.retention``).
+RETENTION_CHANNEL: Final = "privacy_orchestrator_retention"
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,14 @@ async def record_contract_end(
         offer_until,
         ContractEndState.EXPORT_OFFERED.value,
     )
+    if inserted:
+        await _wake_the_scheduler(conn)
     return bool(inserted)
+
+
+async def _wake_the_scheduler(conn: asyncpg.Connection) -> None:
+    """The retention scheduler's next pass starts when this transaction commits."""
+    await conn.execute("SELECT pg_notify($1, '')", RETENTION_CHANNEL)
 
 
 async def find_contract_end(
@@ -134,6 +148,7 @@ async def end_offer(
         outcome.value,
         at,
     )
+    await _wake_the_scheduler(conn)
 
 
 async def expire_offers(conn: asyncpg.Connection, now: datetime) -> int:

@@ -17,7 +17,10 @@ the same chunk again, and each subject's trigger id (``contract_subject_trigger`
 subject already filed a no-op: nothing is filed twice, nothing counted twice. The scheduler
 itself talks to PostgreSQL only: the commands reach Kafka through the outbox relay.
 
-The clock is the dependencies' (tests move it); a pass runs every ``poll_interval`` seconds.
+The clock is the dependencies' (tests move it); a pass runs every ``poll_interval`` seconds,
+and at once when a contract end is recorded or an offer declined (NOTIFY on commit,
+``contract_end_store.RETENTION_CHANNEL``): an offer of 0 days or declined does not wait out
+the poll. An offer that runs out on its date is found by the next poll.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import logging
 from datetime import timedelta
 from uuid import UUID
 
-from byggrygg_shared.background import every
+from byggrygg_shared.background import every, notified
 from byggrygg_shared.db import transaction
 from privacy_orchestrator.adapters import contract_end_store, subject_directory
 from privacy_orchestrator.domain.triggers import Trigger, contract_subject_trigger
@@ -139,4 +142,17 @@ class RetentionScheduler:
     async def run(self, stop: asyncio.Event) -> None:
         """The background worker: a pass every ``poll_interval`` seconds; it outlives any one
         bad pass."""
-        await every(self._poll_interval, self.run_due, stop, name="retention pass", logger=logger)
+        async with notified(
+            self._deps.pool,
+            contract_end_store.RETENTION_CHANNEL,
+            logger=logger,
+            what="retention scheduler",
+        ) as wake:
+            await every(
+                self._poll_interval,
+                self.run_due,
+                stop,
+                name="retention pass",
+                logger=logger,
+                wake=wake,
+            )

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -32,6 +31,7 @@ import asyncpg
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from byggrygg_shared.background import notified, wait_for_any
 from byggrygg_shared.db import transaction
 from byggrygg_shared.inventory import DataCategory
 from byggrygg_shared.metrics import webhook_rejections_total
@@ -327,21 +327,9 @@ class DeliveryWorker:
                 log.info("sub-processor request unconfirmed, sent again: delivery=%s", delivery_id)
 
     async def run(self, stop: asyncio.Event) -> None:
-        wake = asyncio.Event()
-
-        def on_notify(*_: object) -> None:
-            wake.set()
-
-        async with contextlib.AsyncExitStack() as stack:
-            try:
-                listener = await stack.enter_async_context(self._ctx.pool.acquire())
-                await listener.add_listener(DELIVERY_CHANNEL, on_notify)
-                # Runs before the connection goes back to the pool: a pooled connection
-                # must not keep this worker's listener.
-                stack.push_async_callback(_stop_listening, listener, on_notify)
-            except (OSError, asyncpg.PostgresError) as error:
-                # Without a listener the poll alone finds the deliveries, a little later.
-                log.warning("sub-processor deliveries: polling only (%s)", type(error).__name__)
+        async with notified(
+            self._ctx.pool, DELIVERY_CHANNEL, logger=log, what="sub-processor deliveries"
+        ) as wake:
             while not stop.is_set():
                 wake.clear()
                 try:
@@ -350,7 +338,7 @@ class DeliveryWorker:
                     log.warning("sub-processor delivery pass failed: %s", _names(error))
                     made = 0
                 if made == 0:
-                    await _wait_any(stop, wake, self._poll_interval)
+                    await wait_for_any(stop, wake, self._poll_interval)
 
     async def _deliver_one(self) -> bool:
         ctx = self._ctx
@@ -458,17 +446,6 @@ def _names(error: Exception) -> str:
     if isinstance(error, ExceptionGroup):
         return ", ".join(sorted({type(inner).__name__ for inner in error.exceptions}))
     return type(error).__name__
-
-
-async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    """Until ``stop`` or ``wake`` is set, or ``seconds`` passed."""
-    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-    try:
-        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in waits:
-            task.cancel()
-        await asyncio.gather(*waits, return_exceptions=True)
 
 
 async def deliveries(
@@ -584,9 +561,3 @@ async def receive_callback(
 async def confirmations_for(conn: asyncpg.Connection, request_id: UUID) -> list[Confirmation]:
     """Every sub-processor's verified confirmation of ``request_id`` (for the request workflow)."""
     return await SubProcessorStore().confirmations_for(conn, request_id)
-
-
-async def _stop_listening(listener: asyncpg.Connection, callback: Callable[..., object]) -> None:
-    if not listener.is_closed():
-        with contextlib.suppress(OSError, asyncpg.PostgresError):
-            await listener.remove_listener(DELIVERY_CHANNEL, callback)
