@@ -29,7 +29,10 @@ PostgreSQL costs about as much as the insert itself. So the version check, the i
 notification are one statement (``_APPEND_ONE_SQL``/``_APPEND_MANY_SQL``), one round trip:
 
 - the insert's ``SELECT`` yields rows only if the stream's version is ``expected_version``
-  (this refuses gaps and stale versions);
+  (this refuses gaps and stale versions); ``expected_version=None`` appends at the stream's
+  end, whatever its version, for writers that need no check (a reply stream, an outbox
+  stream the caller's lock already serialises): one round trip instead of a version read
+  and the append, and a lost race is tried again after the winner's rows;
 - ``ON CONFLICT (stream_id, version) DO NOTHING`` turns a lost race into *missing rows* instead
   of a unique violation, so no exception aborts the caller's transaction and no savepoint is
   needed;
@@ -121,6 +124,10 @@ def events_table(metadata: sa.MetaData) -> sa.Table:
         postgresql_where=table.c.published_at.is_(None),
     )
     return table
+
+
+# How often an append at the stream's end tries again after losing a race to another writer.
+_AT_END_ATTEMPTS: Final = 5
 
 
 class ConcurrentAppend(Exception):
@@ -255,9 +262,10 @@ def row_to_stored(row: asyncpg.Record) -> StoredEvent:
 # JSON travels as text (``::text`` stops a connection's json codec from re-encoding it).
 _APPEND_MANY_SQL: Final = """
 INSERT INTO {table} (stream_id, version, event_type, event_version, payload, metadata)
-SELECT $1, $2 + e.n, e.t, e.tv, e.p::jsonb, e.m::jsonb
-FROM unnest($3::text[], $4::int[], $5::text[], $6::text[]) WITH ORDINALITY AS e(t, tv, p, m, n)
-WHERE (SELECT coalesce(max(version), 0) FROM {table} WHERE stream_id = $1) = $2
+SELECT $1, cur.v + e.n, e.t, e.tv, e.p::jsonb, e.m::jsonb
+FROM (SELECT coalesce(max(version), 0) AS v FROM {table} WHERE stream_id = $1) AS cur,
+     unnest($3::text[], $4::int[], $5::text[], $6::text[]) WITH ORDINALITY AS e(t, tv, p, m, n)
+WHERE $2::int IS NULL OR cur.v = $2
 ORDER BY e.n
 ON CONFLICT (stream_id, version) DO NOTHING
 RETURNING global_position, version, recorded_at, (SELECT pg_notify($7, $1)) IS NULL AS notified
@@ -265,8 +273,9 @@ RETURNING global_position, version, recorded_at, (SELECT pg_notify($7, $1)) IS N
 # The same for the common single event, without the arrays (measurably cheaper to run).
 _APPEND_ONE_SQL: Final = """
 INSERT INTO {table} (stream_id, version, event_type, event_version, payload, metadata)
-SELECT $1, $2 + 1, $3, $4, $5::text::jsonb, $6::text::jsonb
-WHERE (SELECT coalesce(max(version), 0) FROM {table} WHERE stream_id = $1) = $2
+SELECT $1, cur.v + 1, $3, $4, $5::text::jsonb, $6::text::jsonb
+FROM (SELECT coalesce(max(version), 0) AS v FROM {table} WHERE stream_id = $1) AS cur
+WHERE $2::int IS NULL OR cur.v = $2
 ON CONFLICT (stream_id, version) DO NOTHING
 RETURNING global_position, version, recorded_at, (SELECT pg_notify($7, $1)) IS NULL AS notified
 """
@@ -289,11 +298,12 @@ class EventStore:
         conn: asyncpg.Connection,
         *,
         stream_id: str,
-        expected_version: int,
+        expected_version: int | None,
         events: Sequence[IntegrationEvent],
         metadata: EventMetadata | Sequence[EventMetadata],
     ) -> list[StoredEvent]:
-        """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (0 = new stream).
+        """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (0 = new stream;
+        None = at its end, whatever its version).
 
         ``metadata`` is one ``EventMetadata`` per event, or a single one shared by all (each
         event then gets its own id, see ``EventMetadata.for_index``). Runs in the caller's
@@ -302,7 +312,7 @@ class EventStore:
         """
         if not conn.is_in_transaction():
             raise AppendOutsideTransaction("append must run inside the unit of work's transaction")
-        if expected_version < 0:
+        if expected_version is not None and expected_version < 0:
             raise ValueError("expected_version must be >= 0")
         if not events:
             return []
@@ -317,31 +327,38 @@ class EventStore:
 
         texts = [to_json(payload).decode() for payload in payloads]
         document_texts = [to_json(document).decode() for document in documents]
-        if len(events) == 1:
-            rows = await conn.fetch(
-                self._append_one_sql,
-                stream_id,
-                expected_version,
-                facts[0].event_type,
-                facts[0].event_version,
-                texts[0],
-                document_texts[0],
-                self._channel,
-            )
-        else:
-            rows = await conn.fetch(
-                self._append_many_sql,
-                stream_id,
-                expected_version,
-                [fact.event_type for fact in facts],
-                [fact.event_version for fact in facts],
-                texts,
-                document_texts,
-                self._channel,
-            )
-        if len(rows) != len(events):
+        for _ in range(_AT_END_ATTEMPTS):
+            if len(events) == 1:
+                rows = await conn.fetch(
+                    self._append_one_sql,
+                    stream_id,
+                    expected_version,
+                    facts[0].event_type,
+                    facts[0].event_version,
+                    texts[0],
+                    document_texts[0],
+                    self._channel,
+                )
+            else:
+                rows = await conn.fetch(
+                    self._append_many_sql,
+                    stream_id,
+                    expected_version,
+                    [fact.event_type for fact in facts],
+                    [fact.event_version for fact in facts],
+                    texts,
+                    document_texts,
+                    self._channel,
+                )
+            if len(rows) == len(events):
+                break
             actual = await self._undo_lost_race(conn, stream_id, rows)
-            raise ConcurrentAppend(stream_id, expected_version, actual)
+            if expected_version is not None:
+                raise ConcurrentAppend(stream_id, expected_version, actual)
+            # At the end, whatever the version: the winner's rows are committed now, and the
+            # next statement sees them; try again after them.
+        else:
+            raise ConcurrentAppend(stream_id, actual, actual)
 
         # Counted when written, once per contract in the append (not per event); a later
         # rollback is not subtracted.
@@ -351,25 +368,22 @@ class EventStore:
         for fact, count in counts.items():
             fact.appended.inc(count)
 
-        by_version = {row["version"]: row for row in rows}
+        # The rows in version order are the events in order (versions follow e.n).
+        in_order = sorted(rows, key=lambda row: int(row["version"]))
         return [
             StoredEvent(
-                global_position=by_version[version]["global_position"],
+                global_position=row["global_position"],
                 stream_id=stream_id,
-                version=version,
+                version=row["version"],
                 event_type=fact.event_type,
                 event_version=fact.event_version,
                 payload=payload,
                 metadata=document,
-                recorded_at=by_version[version]["recorded_at"],
+                recorded_at=row["recorded_at"],
                 published_at=None,
             )
-            for version, fact, payload, document in zip(
-                range(expected_version + 1, expected_version + len(events) + 1),
-                facts,
-                payloads,
-                documents,
-                strict=True,
+            for row, fact, payload, document in zip(
+                in_order, facts, payloads, documents, strict=True
             )
         ]
 

@@ -267,7 +267,7 @@ class Participant:
         await self._store.append(
             conn,
             stream_id=stream,
-            expected_version=await self._store.stream_version(conn, stream),
+            expected_version=None,  # at the stream's end, without reading its version first
             events=[reply],
             metadata=EventMetadata.caused_by(
                 received,

@@ -68,8 +68,10 @@ async def race(
     second: list[int],
     first_commits: bool = True,
     retry: bool = False,
+    second_at_end: bool = False,
 ) -> tuple[list[int] | ConcurrentAppend, list[IntegrationEvent]]:
-    """Append ``first`` (uncommitted), then ``second``, both at version 0 of stream "race".
+    """Append ``first`` (uncommitted), then ``second``, both at version 0 of stream "race"
+    (``second`` at the stream's end, whatever its version, with ``second_at_end``).
 
     ``second``'s statement is made to wait on ``first``'s rows; then ``first`` commits (or
     rolls back) and ``second``'s transaction COMMITS whatever its append did, so anything
@@ -92,7 +94,7 @@ async def race(
             store.append(
                 conn_b,
                 stream_id="race",
-                expected_version=0,
+                expected_version=None if second_at_end else 0,
                 events=inc(*second),
                 metadata=EventMetadata.new(),
             )
@@ -469,6 +471,46 @@ async def test_appends_in_one_transaction_see_each_other(events_pool: asyncpg.Po
         )
     async with events_pool.acquire() as conn:
         assert [e.contract() for e in await store.load(conn, "t")] == inc(1, 3)
+
+
+@pytest.mark.parametrize("first_commits", [True, False])
+async def test_an_append_at_the_end_that_loses_a_race_goes_after_the_winner(
+    events_pool: asyncpg.Pool, first_commits: bool
+) -> None:
+    outcome, events = await race(
+        events_pool, first=[1], second=[2, 3], first_commits=first_commits, second_at_end=True
+    )
+    if first_commits:
+        assert (outcome, events) == ([2, 3], inc(1, 2, 3))
+    else:
+        assert (outcome, events) == ([1, 2], inc(2, 3))
+
+
+async def test_an_append_at_the_end_takes_the_next_versions_whatever_they_are(
+    events_pool: asyncpg.Pool,
+) -> None:
+    async with transaction(events_pool) as conn:
+        first = await store.append(
+            conn, stream_id="e", expected_version=None, events=inc(1), metadata=EventMetadata.new()
+        )
+        await store.append(
+            conn, stream_id="e", expected_version=1, events=inc(2), metadata=EventMetadata.new()
+        )
+        more = await store.append(
+            conn,
+            stream_id="e",
+            expected_version=None,
+            events=inc(3, 4),
+            metadata=EventMetadata.new(),
+        )
+    assert [e.version for e in first] == [1]
+    assert [(e.version, e.contract()) for e in more] == list(zip([3, 4], inc(3, 4), strict=True))
+    async with events_pool.acquire() as conn:
+        loaded = await store.load(conn, "e")
+    assert [(e.version, e.contract()) for e in loaded] == list(
+        zip([1, 2, 3, 4], inc(1, 2, 3, 4), strict=True)
+    )
+    assert [e.global_position for e in loaded[2:]] == [e.global_position for e in more]
 
 
 def appended_count(event_type: str) -> float:

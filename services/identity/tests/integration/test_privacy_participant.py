@@ -370,9 +370,12 @@ async def test_a_burst_of_commands_is_applied_in_one_transaction(
     assert transactions == 1
     for subject in subjects:
         assert await runtime.keyring.is_shredded(subject)
-        assert await runtime.pool.fetchval(
-            "SELECT count(*) FROM users WHERE subject_ref = $1", subject
-        ) == 0
+        assert (
+            await runtime.pool.fetchval(
+                "SELECT count(*) FROM users WHERE subject_ref = $1", subject
+            )
+            == 0
+        )
 
 
 async def test_a_command_that_fails_goes_alone_to_the_dlq_and_the_rest_of_its_batch_is_applied(
@@ -428,4 +431,6 @@ async def test_a_command_that_fails_goes_alone_to_the_dlq_and_the_rest_of_its_ba
     assert await runtime.keyring.is_shredded(first)
     assert await runtime.keyring.is_shredded(last)
     assert not await runtime.keyring.is_shredded(bad)  # nothing of its commands applied
-    assert await runtime.pool.fetchval("SELECT count(*) FROM users WHERE subject_ref = $1", bad) == 1
+    assert (
+        await runtime.pool.fetchval("SELECT count(*) FROM users WHERE subject_ref = $1", bad) == 1
+    )

@@ -107,7 +107,7 @@ async def handle_legal_dispute_settled(
         await deps.store.append(
             conn,
             stream_id=stream_id,
-            expected_version=await deps.store.stream_version(conn, stream_id),
+            expected_version=None,  # at the stream's end, without reading its version first
             events=[LegalClaimResolved(organisation_id=organisation_id, settled_on=settled_on)],
             metadata=deps.metadata(organisation_id=organisation_id),
         )

@@ -189,7 +189,7 @@ class CoursesPrivacy:
         stored = await self._store.append(
             conn,
             stream_id=stream,
-            expected_version=await self._store.stream_version(conn, stream),
+            expected_version=None,  # at the stream's end, without reading its version first
             events=[await encode_enrolment_event(event, self._deps.cipher)],
             metadata=self._deps.metadata(organisation_id=event.organisation_id),
         )

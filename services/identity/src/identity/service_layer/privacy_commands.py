@@ -186,7 +186,7 @@ class IdentityPrivacy:
         stored = await self._store.append(
             conn,
             stream_id=stream,
-            expected_version=await self._store.stream_version(conn, stream),
+            expected_version=None,  # at the stream's end, without reading its version first
             events=[await encode_user_event(event, self._cipher)],
             metadata=self._deps.metadata(organisation_id=user["organisation_id"]),
         )

@@ -45,7 +45,7 @@ async def publish_checkpoint(deps: Dependencies) -> RecordChainCheckpointed | No
         await deps.outbox.append(
             conn,
             stream_id=CHECKPOINT_STREAM,
-            expected_version=await deps.outbox.stream_version(conn, CHECKPOINT_STREAM),
+            expected_version=None,  # at the stream's end, without reading its version first
             events=[event],
             metadata=EventMetadata.new(clock=deps.clock, new_id=deps.ids.new_id),
         )

@@ -120,7 +120,7 @@ async def publish_if_changed(
     await deps.outbox.append(
         conn,
         stream_id=stream,
-        expected_version=0 if status.first else await deps.outbox.stream_version(conn, stream),
+        expected_version=None,  # at the stream's end, without reading its version first
         events=[event],
         metadata=EventMetadata.new(
             correlation_id=str(request.id),

@@ -56,7 +56,7 @@ from byggrygg_shared.auth import Principal, Role
 from byggrygg_shared.contracts.privacy import Hold, ParticipantReplied
 from byggrygg_shared.db import transaction
 from byggrygg_shared.envelope import EventMetadata, ReceivedEvent
-from byggrygg_shared.inbox import claim
+from byggrygg_shared.inbox import claim_many
 from byggrygg_shared.keyring import SubjectErased
 from privacy_orchestrator import metrics as request_metrics
 from privacy_orchestrator.adapters import request_actions, request_store
@@ -398,7 +398,7 @@ async def _fan_out_if_approved(
     await deps.outbox.append(
         conn,
         stream_id=stream,
-        expected_version=await deps.outbox.stream_version(conn, stream),
+        expected_version=None,  # at the stream's end, without reading its version first
         events=plan.commands,
         metadata=metas,
     )
@@ -492,9 +492,13 @@ async def record_replies(
     if any(reply.request_id != request_id for reply, _ in replies):
         raise ValueError("record_replies takes the replies of one request")
     async with transaction(deps.pool) as conn:
+        claimed = await claim_many(
+            conn, consumer=REPLIES_CONSUMER, event_ids=[received.id for _, received in replies]
+        )
         fresh = []
         for reply, received in replies:
-            if await claim(conn, consumer=REPLIES_CONSUMER, event_id=received.id):
+            if received.id in claimed:
+                claimed.discard(received.id)  # a reply twice in the batch counts once
                 fresh.append(reply)
             else:
                 logger.info("reply event %s already claimed", received.id)
@@ -994,7 +998,7 @@ async def _send_again(
     await deps.outbox.append(
         conn,
         stream_id=stream,
-        expected_version=await deps.outbox.stream_version(conn, stream),
+        expected_version=None,  # at the stream's end, without reading its version first
         events=[command],
         metadata=metadata,
     )
