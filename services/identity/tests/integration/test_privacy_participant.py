@@ -53,6 +53,21 @@ async def learner(flow: Flow, number: str = ORG_NUMBERS[0]) -> tuple[Member, str
     return member, str(subject)
 
 
+def commands_read(runtime: Runtime, bootstrap: str, topic: str) -> Subscriptions:
+    """identity's participant reading ``topic`` in a consumer group of its own, with fast
+    retries."""
+    return Subscriptions(
+        bootstrap=bootstrap,
+        client_id="identity-test",
+        register=register_consumers(
+            runtime.participant,
+            command_topic=topic,
+            group_id=f"identity-test-{uuid.uuid4().hex[:8]}",
+        ),
+        backoff=Backoff(initial=0.01, maximum=0.05),
+    )
+
+
 def erase(subject: str, *, holds: list[Hold] | None = None) -> EraseSubject:
     return EraseSubject(
         request_id=uuid.uuid4(),
@@ -83,17 +98,7 @@ async def test_an_erase_command_on_kafka_erases_the_user_and_replies_with_eviden
     command = erase(subject)
     record = command_record(command, topic=topic)
     await produce(kafka_bootstrap, record)
-    subscriptions = Subscriptions(
-        bootstrap=kafka_bootstrap,
-        client_id="identity-test",
-        register=register_consumers(
-            runtime.participant,
-            command_topic=topic,
-            group_id=f"identity-test-{uuid.uuid4().hex[:8]}",
-        ),
-        backoff=Backoff(initial=0.01, maximum=0.05),
-    )
-    async with subscriptions.running():
+    async with commands_read(runtime, kafka_bootstrap, topic).running():
 
         async def replied() -> bool:
             return len(await replies(runtime.pool, command.request_id)) == 1
@@ -345,17 +350,7 @@ async def test_a_burst_of_commands_is_applied_in_one_transaction(
     records = [command_record(command, topic=topic) for command in commands]
     # Produced before the subscriber starts: its first fetch holds all four.
     await produce(kafka_bootstrap, *records, records[0])
-    subscriptions = Subscriptions(
-        bootstrap=kafka_bootstrap,
-        client_id="identity-test",
-        register=register_consumers(
-            runtime.participant,
-            command_topic=topic,
-            group_id=f"identity-test-{uuid.uuid4().hex[:8]}",
-        ),
-        backoff=Backoff(initial=0.01, maximum=0.05),
-    )
-    async with subscriptions.running():
+    async with commands_read(runtime, kafka_bootstrap, topic).running():
 
         async def all_replied() -> bool:
             found = [await replies(runtime.pool, c.request_id) for c in commands]
@@ -402,17 +397,7 @@ async def test_a_command_that_fails_goes_alone_to_the_dlq_and_the_rest_of_its_ba
         command_record(misrouted, topic=topic),
         command_record(erasures[1], topic=topic),
     )
-    subscriptions = Subscriptions(
-        bootstrap=kafka_bootstrap,
-        client_id="identity-test",
-        register=register_consumers(
-            runtime.participant,
-            command_topic=topic,
-            group_id=f"identity-test-{uuid.uuid4().hex[:8]}",
-        ),
-        backoff=Backoff(initial=0.01, maximum=0.05),
-    )
-    async with subscriptions.running():
+    async with commands_read(runtime, kafka_bootstrap, topic).running():
         letters = await dead_letters(kafka_bootstrap, dlq, 2)
 
         async def erased() -> bool:
