@@ -25,7 +25,11 @@ from privacy_orchestrator.domain.export import verify_export
 from privacy_orchestrator.domain.records import RecordContent
 from privacy_orchestrator.domain.signing import RecordSigner
 from privacy_orchestrator.service_layer.context import Dependencies
-from privacy_orchestrator.service_layer.records import append_completion_record, export_records
+from privacy_orchestrator.service_layer.records import (
+    append_completion_record,
+    append_completion_records,
+    export_records,
+)
 
 MakeContent = Callable[..., RecordContent]
 
@@ -197,6 +201,25 @@ async def test_the_record_commits_with_the_callers_unit_of_work(
     assert await runtime.pool.fetchval("SELECT count(*) FROM completion_records") == 0
     record = await append_completion_record(runtime.deps, make_content())
     assert record.sequence == 1
+
+
+async def test_records_appended_together_chain_on_each_other_and_verify(
+    runtime: Runtime, make_content: MakeContent
+) -> None:
+    before = await append_completion_record(runtime.deps, make_content())
+    contents = [make_content() for _ in range(4)]
+    async with transaction(runtime.pool) as conn:
+        together = await append_completion_records(
+            runtime.deps, [*contents, contents[1]], conn=conn
+        )
+        # A request that has its record gets it back, not a second one.
+        again = await append_completion_records(runtime.deps, [contents[0]], conn=conn)
+    assert [r.sequence for r in together] == [2, 3, 4, 5, 3]
+    assert [r.prev_hash for r in together[:4]] == [before.hash, *(r.hash for r in together[:3])]
+    assert again == [together[0]]
+    assert await runtime.pool.fetchval("SELECT sequence FROM record_chain_head") == 5
+    data = await export_records(runtime.deps)
+    assert verify_export(data, runtime.deps.signer.public_key).count == 5
 
 
 async def test_concurrent_appends_never_fork_the_chain(

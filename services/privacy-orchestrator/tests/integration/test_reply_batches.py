@@ -22,6 +22,7 @@ from byggrygg_shared.messaging import Backoff
 from privacy_orchestrator.bootstrap import Runtime
 from privacy_orchestrator.service_layer import reply_batches
 from privacy_orchestrator.service_layer.reply_batches import BatchPolicy, Reply, record_batch
+from privacy_orchestrator.service_layer.requests import REPLIES_CONSUMER
 
 from .support import FAST_BACKOFF, Headers, eventually, on_topics, own_topics, person, produce
 from .support import value as fetch_value
@@ -111,17 +112,25 @@ async def test_a_batch_of_many_requests_records_each_reply_once_and_completes_ea
     # Every reply twice in the batch (a participant's relay published it again).
     batch = decoded(records + records)
 
-    outcome = await record_batch(runtime.deps, batch, policy=BatchPolicy(concurrency=4))
+    policy = BatchPolicy(concurrency=4, requests_per_transaction=5)
+    outcome = await record_batch(runtime.deps, batch, policy=policy)
     assert (outcome.recorded, outcome.requests, outcome.failed) == (
         REQUESTS * len(PARTICIPANTS),
         REQUESTS,
         (),
     )
     assert await recorded_replies(runtime) == REQUESTS * len(PARTICIPANTS)
+    # Five requests per transaction: 12 requests' replies were claimed in three.
+    transactions = await fetch_value(
+        runtime.pool,
+        "SELECT count(DISTINCT xmin::text) FROM inbox WHERE consumer = $1",
+        REPLIES_CONSUMER,
+    )
+    assert transactions == 3
     assert await all_replied(http, headers, filed)
 
     # The same batch again (read again after a crash before the commit): nothing new.
-    again = await record_batch(runtime.deps, batch, policy=BatchPolicy(concurrency=4))
+    again = await record_batch(runtime.deps, batch, policy=policy)
     assert (again.recorded, again.requests, again.failed) == (0, REQUESTS, ())
     assert await recorded_replies(runtime) == REQUESTS * len(PARTICIPANTS)
 
@@ -155,7 +164,14 @@ async def test_a_failing_request_is_retried_and_reported_alone_the_rest_is_recor
             raise ConnectionError("the database went away")
         return await record_replies(deps, group)
 
+    async def fails_together(deps: Any, groups: Any) -> int:
+        if any(group[0][0].request_id == broken for group in groups):
+            raise ConnectionError("the database went away")
+        return await record_replies_together(deps, groups)
+
+    record_replies_together = reply_batches.record_replies_together
     monkeypatch.setattr(reply_batches, "record_replies", fails_for_one)
+    monkeypatch.setattr(reply_batches, "record_replies_together", fails_together)
     naps: list[float] = []
 
     async def no_sleep(seconds: float) -> None:

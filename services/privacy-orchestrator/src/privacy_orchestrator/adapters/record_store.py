@@ -9,7 +9,7 @@ fork. One request gets one record: appending again for a request that has one re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -76,6 +76,62 @@ class RecordStore:
             created_at,
         )
         return record, True
+
+    async def append_many(
+        self,
+        conn: asyncpg.Connection,
+        items: Sequence[tuple[UUID, Callable[[ChainHead], SealedRecord]]],
+        *,
+        created_at: datetime,
+    ) -> list[SealedRecord]:
+        """``append`` for several requests (each ``(request_id, seal)``, in chain order) under
+        ONE lock of the head and one statement; the records, a request's existing one where
+        it has one already."""
+        if not items:
+            return []
+        found = {
+            row["request_id"]: _sealed(row)
+            for row in await conn.fetch(
+                f"SELECT request_id, {_COLUMNS} FROM completion_records"  # noqa: S608
+                " WHERE request_id = ANY($1::uuid[])",
+                [request_id for request_id, _ in items],
+            )
+        }
+        head_row = await conn.fetchrow(
+            "SELECT sequence, hash FROM record_chain_head WHERE id = 1 FOR UPDATE"
+        )
+        if head_row is None:
+            raise RuntimeError("record_chain_head has no row: run the migrations")
+        head = ChainHead(head_row["sequence"], head_row["hash"])
+        records: list[SealedRecord] = []
+        new: list[tuple[UUID, SealedRecord]] = []
+        for request_id, seal in items:
+            if request_id in found:
+                records.append(found[request_id])
+                continue
+            record = seal(head)
+            head = ChainHead(record.sequence, record.hash)
+            found[request_id] = record  # the same request twice: one record
+            records.append(record)
+            new.append((request_id, record))
+        if new:
+            await conn.execute(
+                "WITH stored AS (INSERT INTO completion_records"
+                " (sequence, request_id, record, hash, prev_hash, signature, created_at)"
+                " SELECT s, r, d, h, p, g, $7 FROM unnest($1::bigint[], $2::uuid[], $3::text[],"
+                " $4::text[], $5::text[], $6::text[]) AS n(s, r, d, h, p, g))"
+                " UPDATE record_chain_head SET sequence = $8, hash = $9 WHERE id = 1",
+                [record.sequence for _, record in new],
+                [request_id for request_id, _ in new],
+                [record.canonical for _, record in new],
+                [record.hash for _, record in new],
+                [record.prev_hash for _, record in new],
+                [record.signature for _, record in new],
+                created_at,
+                head.sequence,
+                head.hash,
+            )
+        return records
 
     async def last_checkpointed(self, conn: asyncpg.Connection, stream_id: str) -> int:
         """The record number of the newest checkpoint published on ``stream_id`` (0: none)."""

@@ -135,6 +135,16 @@ async def lock_request(conn: asyncpg.Connection, request_id: UUID) -> None:
     await conn.execute("SELECT 1 FROM requests WHERE request_id = $1 FOR UPDATE", request_id)
 
 
+async def lock_requests(conn: asyncpg.Connection, request_ids: Sequence[UUID]) -> None:
+    """``lock_request`` for several requests in one statement, in id order (rows are locked as
+    the sorted scan returns them), so two transactions locking overlapping sets never wait on
+    each other in a cycle."""
+    await conn.execute(
+        "SELECT 1 FROM requests WHERE request_id = ANY($1::uuid[]) ORDER BY request_id FOR UPDATE",
+        list(request_ids),
+    )
+
+
 @dataclass(frozen=True)
 class RequestView:
     """A row of the ``requests`` projection."""

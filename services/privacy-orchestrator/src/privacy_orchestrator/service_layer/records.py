@@ -10,6 +10,7 @@ completion does not add a second record).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import asyncpg
@@ -50,6 +51,26 @@ async def append_completion_record(
         return await _append(conn, deps, content)
     async with transaction(deps.pool) as own:
         return await _append(own, deps, content)
+
+
+async def append_completion_records(
+    deps: Dependencies, contents: Sequence[RecordContent], *, conn: asyncpg.Connection
+) -> list[SealedRecord]:
+    """``append_completion_record`` for several requests in the caller's unit of work, under
+    one lock of the chain's head (a chunk of replies completing many requests at once)."""
+    for content in contents:
+        content.document()  # validate before taking the chain's lock
+
+    def sealer(content: RecordContent) -> Callable[[ChainHead], SealedRecord]:
+        return lambda head: seal(
+            content, sequence=head.sequence + 1, prev_hash=head.hash, signer=deps.signer
+        )
+
+    return await deps.records.append_many(
+        conn,
+        [(content.request_id, sealer(content)) for content in contents],
+        created_at=deps.clock(),
+    )
 
 
 async def get_record(deps: Dependencies, sequence: int) -> SealedRecord:

@@ -1,17 +1,20 @@
-"""A batch of participants' replies, recorded request by request, several requests at once.
+"""A batch of participants' replies, recorded several requests per transaction.
 
 The replies consumer reads the replies topic in batches (``entrypoints.consumers``) and hands
-each batch here. The batch is grouped by request, in the order read; each request's replies
-are recorded in one transaction of their own (``requests.record_replies``: one lock, one
-load, one save, its own completion record, R19), at most ``concurrency`` requests at a time:
-distinct requests lock distinct rows, so they do not wait on each other except for the
-completion record chain's head, which each holds only from its append to its commit.
+each batch here. The batch is grouped by request, in the order read, and the groups are
+recorded ``requests_per_transaction`` requests at a time, each such chunk in ONE transaction
+(``requests.record_replies_together``: one claim statement, the chunk's request rows locked
+in id order, each request loaded once, saved once, completed with its own completion record,
+R19), at most ``concurrency`` chunks at once. A contract end's burst of replies thus costs a
+transaction per chunk, not one per request (``docs/decisions.md``, "The contract end's
+throughput").
 
-A request whose transaction fails is retried on its own with back-off (the others are not
-held up) and, when it still fails, reported back (``BatchOutcome.failed``) so the consumer
-can dead-letter exactly those replies. The consumer commits the batch's offsets only after
-this returns: a crash re-reads the batch, and the inbox claims make a reply recorded before
-the crash a no-op (at least once, effects once).
+A chunk whose transaction fails is recorded again request by request, each request in a
+transaction of its own, retried on its own with back-off (the others are not held up) and,
+when it still fails, reported back (``BatchOutcome.failed``) so the consumer can dead-letter
+exactly those replies. The consumer commits the batch's offsets only after this returns: a
+crash re-reads the batch, and the inbox claims make a reply recorded before the crash a no-op
+(at least once, effects once).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from byggrygg_shared.correlation import bound_correlation_id
 from byggrygg_shared.envelope import ReceivedEvent
 from byggrygg_shared.messaging import Backoff
 from privacy_orchestrator.service_layer.context import Dependencies
-from privacy_orchestrator.service_layer.requests import record_replies
+from privacy_orchestrator.service_layer.requests import record_replies, record_replies_together
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +40,19 @@ Sleep = Callable[[float], Awaitable[None]]
 
 @dataclass(frozen=True)
 class BatchPolicy:
-    """How many requests are recorded at once, and how a failing one is retried."""
+    """How many requests share a transaction, how many transactions run at once, and how a
+    failing request is retried."""
 
     concurrency: int = 8
     max_attempts: int = 5
     backoff: Backoff = field(default_factory=Backoff)
+    requests_per_transaction: int = 50
 
     def __post_init__(self) -> None:
-        if self.concurrency < 1 or self.max_attempts < 1:
-            raise ValueError("concurrency and max_attempts are at least 1")
+        if min(self.concurrency, self.max_attempts, self.requests_per_transaction) < 1:
+            raise ValueError(
+                "concurrency, max_attempts and requests_per_transaction are at least 1"
+            )
 
 
 @dataclass(frozen=True)
@@ -83,18 +90,38 @@ async def record_batch(
     policy: BatchPolicy | None = None,
     sleep: Sleep = asyncio.sleep,
 ) -> BatchOutcome:
-    """Record every reply of the batch, request by request, ``policy.concurrency`` at once."""
+    """Record every reply of the batch, ``policy.requests_per_transaction`` requests per
+    transaction, ``policy.concurrency`` transactions at once."""
     policy = policy or BatchPolicy()
-    groups = group_by_request(replies)
+    groups = list(group_by_request(replies).items())
+    size = policy.requests_per_transaction
+    chunks = [groups[start : start + size] for start in range(0, len(groups), size)]
     limit = asyncio.Semaphore(policy.concurrency)
 
-    async def one(request_id: UUID, positions: list[int]) -> int | FailedRequest:
+    async def one(chunk: list[tuple[UUID, list[int]]]) -> list[int | FailedRequest]:
         async with limit:
-            return await _with_retries(
-                deps, request_id, [replies[p] for p in positions], positions, policy, sleep
-            )
+            try:
+                return [
+                    await record_replies_together(
+                        deps, [[replies[p] for p in positions] for _, positions in chunk]
+                    )
+                ]
+            except Exception as error:  # recorded request by request below
+                logger.warning(
+                    "replies to %d requests failed together (%s): recording them one by one",
+                    len(chunk),
+                    type(error).__name__,
+                )
+            return [
+                await _with_retries(
+                    deps, request_id, [replies[p] for p in positions], positions, policy, sleep
+                )
+                for request_id, positions in chunk
+            ]
 
-    results = await asyncio.gather(*(one(rid, positions) for rid, positions in groups.items()))
+    results = [
+        result for chunk in await asyncio.gather(*(one(c) for c in chunks)) for result in chunk
+    ]
     failed = tuple(result for result in results if isinstance(result, FailedRequest))
     recorded = sum(result for result in results if isinstance(result, int))
     return BatchOutcome(recorded=recorded, requests=len(groups), failed=failed)

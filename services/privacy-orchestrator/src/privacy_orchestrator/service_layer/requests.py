@@ -54,6 +54,7 @@ import asyncpg
 
 from byggrygg_shared.auth import Principal, Role
 from byggrygg_shared.contracts.privacy import Hold, ParticipantReplied
+from byggrygg_shared.correlation import bound_correlation_id
 from byggrygg_shared.db import transaction
 from byggrygg_shared.envelope import EventMetadata, ReceivedEvent
 from byggrygg_shared.inbox import claim_many
@@ -95,7 +96,10 @@ from privacy_orchestrator.service_layer.plan import (
     plan_request,
     subprocessor_fields,
 )
-from privacy_orchestrator.service_layer.records import append_completion_record
+from privacy_orchestrator.service_layer.records import (
+    append_completion_record,
+    append_completion_records,
+)
 from privacy_orchestrator.service_layer.subprocessors import (
     DELIVERY_CHANNEL,
     send_privacy_request,
@@ -480,41 +484,75 @@ async def record_replies(
 ) -> int:
     """Record replies to ONE request, in order, in one transaction; complete the request when
     the last missing one is among them. How many were recorded (0: all redeliveries, unknown
-    or unasked for, each logged).
-
-    The consumer hands a batch's replies grouped by request (``replies``): one lock, one load
-    and one save per request instead of one per reply; each request keeps its own transaction
-    (its own completion record), and the inbox claims every reply's event id in it.
-    """
-    if not replies:
-        return 0
-    request_id = replies[0][0].request_id
-    if any(reply.request_id != request_id for reply, _ in replies):
+    or unasked for, each logged)."""
+    if any(reply.request_id != replies[0][0].request_id for reply, _ in replies):
         raise ValueError("record_replies takes the replies of one request")
+    return await record_replies_together(deps, [replies])
+
+
+async def record_replies_together(
+    deps: Dependencies, groups: Sequence[Sequence[tuple[ParticipantReplied, ReceivedEvent]]]
+) -> int:
+    """Record the replies of several requests (one group per request, each in the order read)
+    in ONE transaction; complete each request whose last missing answer is among them. How
+    many were recorded. All or nothing.
+
+    The consumer hands a batch's replies grouped by request: every reply's event id is
+    claimed in one statement, every request's row is locked first, in id order, then each
+    request is loaded once, its replies recorded, saved once, and completed (its own record,
+    R19). Locking them all before any completion takes the chain head keeps this deadlock
+    free: a callback holds one request and then waits for the head; this transaction never
+    waits for a request while it holds the head.
+    """
+    fresh: dict[UUID, list[ParticipantReplied]] = {}
+    correlation: dict[UUID, str] = {}
     async with transaction(deps.pool) as conn:
         claimed = await claim_many(
-            conn, consumer=REPLIES_CONSUMER, event_ids=[received.id for _, received in replies]
+            conn,
+            consumer=REPLIES_CONSUMER,
+            event_ids=[received.id for group in groups for _, received in group],
         )
-        fresh = []
-        for reply, received in replies:
-            if received.id in claimed:
+        for group in groups:
+            for reply, received in group:
+                if received.id not in claimed:
+                    logger.info("reply event %s already claimed", received.id)
+                    continue
                 claimed.discard(received.id)  # a reply twice in the batch counts once
-                fresh.append(reply)
-            else:
-                logger.info("reply event %s already claimed", received.id)
+                fresh.setdefault(reply.request_id, []).append(reply)
+                # Every reply of a request carries its correlation id (the request's).
+                correlation.setdefault(reply.request_id, received.correlation_id)
         if not fresh:
             return 0
-        await request_store.lock_request(conn, request_id)
-        request = await deps.requests.get(conn, request_id)
-        if request is None:
-            logger.warning("reply for unknown request %s ignored", request_id)
-            return 0
+        await request_store.lock_requests(conn, sorted(fresh))
         recorded = 0
-        for reply in fresh:
-            if await _record_one_reply(conn, deps, request, reply):
-                recorded += 1
-        if recorded:
-            await _save_and_complete_if_answered(conn, deps, request)
+        completed: list[records.RecordContent] = []
+        for request_id, replies in fresh.items():
+            with bound_correlation_id(correlation[request_id]):
+                recorded += await _record_on_request(conn, deps, request_id, replies, completed)
+        # Last before the commit, all at once: the chain's head is locked once per chunk.
+        await append_completion_records(deps, completed, conn=conn)
+    return recorded
+
+
+async def _record_on_request(
+    conn: asyncpg.Connection,
+    deps: Dependencies,
+    request_id: UUID,
+    replies: Sequence[ParticipantReplied],
+    completed: list[records.RecordContent],
+) -> int:
+    """``replies`` (fresh ones) on the locked request: loaded once, saved once, its record's
+    content added to ``completed`` if it completes; how many were new."""
+    request = await deps.requests.get(conn, request_id)
+    if request is None:
+        logger.warning("reply for unknown request %s ignored", request_id)
+        return 0
+    recorded = 0
+    for reply in replies:
+        if await _record_one_reply(conn, deps, request, reply):
+            recorded += 1
+    if recorded:
+        await _save_and_complete_if_answered(conn, deps, request, completed)
     return recorded
 
 
@@ -600,10 +638,16 @@ async def record_confirmation(
 
 
 async def _save_and_complete_if_answered(
-    conn: asyncpg.Connection, deps: Dependencies, request: DataSubjectRequest
+    conn: asyncpg.Connection,
+    deps: Dependencies,
+    request: DataSubjectRequest,
+    records_to_append: list[records.RecordContent] | None = None,
 ) -> None:
     """Save the request, completing it first when every participant replied and every
-    sub-processor confirmed; then the key shred, the export and the record (R14, R19)."""
+    sub-processor confirmed; then the key shred, the export and the record (R14, R19).
+
+    With ``records_to_append`` the record's content goes there instead, for the caller to
+    append with the others of its transaction, under one lock of the chain's head."""
     if request.can_complete:  # every answer in and not on hold
         request.complete(deps.clock())
         request_metrics.observe_completion(request)  # at least once, see there
@@ -619,14 +663,14 @@ async def _save_and_complete_if_answered(
     notice = await notices.notice_for_kept_data(conn, deps, request)
     if request.kind is RequestKind.ERASURE and request.state is RequestState.PARTIALLY_COMPLETED:
         await automatic.file_follow_up_waiting_on(conn, deps, request)
-    # Last before the commit: every completion waits for the chain head's lock this takes.
-    await append_completion_record(
-        deps,
-        completion_content(
-            request, sub_processors=reports, notices=() if notice is None else (notice,)
-        ),
-        conn=conn,
+    content = completion_content(
+        request, sub_processors=reports, notices=() if notice is None else (notice,)
     )
+    if records_to_append is not None:
+        records_to_append.append(content)
+    else:
+        # Last before the commit: every completion waits for the chain head's lock this takes.
+        await append_completion_record(deps, content, conn=conn)
     logger.info("request %s %s", request.id, request.state.value)
 
 
