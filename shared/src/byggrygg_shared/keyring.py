@@ -227,23 +227,13 @@ class KeyRing:
 
         A subject never seen before gets a tombstone too, so nothing can be encrypted for it.
         """
-        now = self._clock()
-        async with transaction(self._pool) as conn:
-            await conn.execute("DELETE FROM keyring_data_keys WHERE subject_ref = $1", subject_ref)
-            changed = await conn.fetchval(
-                "INSERT INTO keyring_subjects (subject_ref, key_id, created_at, shredded_at) "
-                "VALUES ($1, NULL, $2, $2) ON CONFLICT (subject_ref) DO UPDATE "
-                "SET shredded_at = EXCLUDED.shredded_at "
-                "WHERE keyring_subjects.shredded_at IS NULL RETURNING true",
-                subject_ref,
-                now,
-            )
-        return bool(changed)
+        return subject_ref in await self.shred_many([subject_ref])
 
     async def shred_many(self, subject_refs: Sequence[str]) -> set[str]:
         """``shred`` for many subjects in one transaction: the ones this call erased (the
         others were erased before). A privacy participant's batch of erasures shreds its
-        subjects' keys with it (``participant.Participant.handle_batch``)."""
+        subjects' keys with it (``participant.Participant.handle_batch``); ``shred`` is this
+        for one subject."""
         if not subject_refs:
             return set()
         now = self._clock()

@@ -185,19 +185,24 @@ class Participant:
 
     async def handle_batch(self, received: Sequence[ReceivedEvent]) -> list[ParticipantReplied]:
         """Apply a batch of commands, in order, in ONE transaction; the replies appended now
-        (a command applied before, or already in the batch, adds none).
+        (a command applied before, or already in the batch, adds none)."""
+        return await self.apply_commands([(self.command_of(event), event) for event in received])
+
+    async def apply_commands(
+        self, commands: Sequence[tuple[PrivacyCommand, ReceivedEvent]]
+    ) -> list[ParticipantReplied]:
+        """``handle_batch`` for commands already read (``command_of``) from their events.
 
         All or nothing: when one command fails, none is applied (the caller retries them one
         by one, ``apply_command_batch``). The batch's keys are shredded together, after every
         handler ran and before the commit (module docstring)."""
-        commands = [self.command_of(event) for event in received]
         applied: list[tuple[PrivacyCommand, ReceivedEvent, Effects, str | None]] = []
         async with transaction(self._pool) as conn:
             fresh = await claim_many(
-                conn, consumer=self.consumer, event_ids=[event.id for event in received]
+                conn, consumer=self.consumer, event_ids=[event.id for _, event in commands]
             )
             seen: set[str] = set()
-            for command, event in zip(commands, received, strict=True):
+            for command, event in commands:
                 if event.id in seen:
                     continue  # the same command twice in one batch: applied once
                 seen.add(event.id)
@@ -341,7 +346,7 @@ async def apply_command_batch(
     group_id: str,
     retries: RetryThenDeadLetter | None = None,
 ) -> None:
-    """Apply a fetched batch of commands: all in one transaction (``handle_batch``), or, when
+    """Apply a fetched batch of commands: all in one transaction (``apply_commands``), or, when
     that fails for a bug some command triggers, each alone with the broker's attempts and
     back-off (``retries``), dead-lettering exactly the commands that still fail. A record that
     is not a command for this participant goes alone to ``<topic>.dlq`` at once.
@@ -350,19 +355,21 @@ async def apply_command_batch(
     is dead-lettered and the batch is read again (``NACK_ON_ERROR``); the commands applied
     before it are no-ops then (inbox)."""
     policy = retries or retry_policy(publisher)
-    commands: list[tuple[ConsumerRecord[Any, Any], ReceivedEvent]] = []
+    sources: list[ConsumerRecord[Any, Any]] = []
+    commands: list[tuple[PrivacyCommand, ReceivedEvent]] = []
     for record in records:
         try:
             received = from_kafka_record(record.headers or (), record.value, key=record.key)
-            participant.command_of(received)
+            command = participant.command_of(received)
         except _NOT_A_COMMAND as error:
             await dead_letter_record(publisher, record, error, attempts=1, consumer_group=group_id)
             continue
-        commands.append((record, received))
+        sources.append(record)
+        commands.append((command, received))
     if not commands:
         return
     try:
-        await participant.handle_batch([received for _, received in commands])
+        await participant.apply_commands(commands)
         return
     except Exception as error:
         if is_transient(error):
@@ -373,8 +380,8 @@ async def apply_command_batch(
             len(commands),
             type(error).__name__,
         )
-    for record, received in commands:
-        failure = await _apply_alone(participant, received, policy)
+    for record, one in zip(sources, commands, strict=True):
+        failure = await _apply_alone(participant, one, policy)
         if failure is not None:
             await dead_letter_record(
                 publisher, record, failure, attempts=policy.max_attempts, consumer_group=group_id
@@ -382,15 +389,18 @@ async def apply_command_batch(
 
 
 async def _apply_alone(
-    participant: Participant, received: ReceivedEvent, policy: RetryThenDeadLetter
+    participant: Participant,
+    command: tuple[PrivacyCommand, ReceivedEvent],
+    policy: RetryThenDeadLetter,
 ) -> Exception | None:
     """One command in a transaction of its own, up to ``policy.max_attempts`` times; the last
     error if every attempt failed (a transient one raises at once)."""
+    received = command[1]
     attempt = 1
     while True:
         try:
             with bound_correlation_id(received.correlation_id):
-                await participant.handle_batch([received])
+                await participant.apply_commands([command])
             return None
         except Exception as error:
             if is_transient(error):

@@ -1,10 +1,11 @@
 """The append-only store of completion records (R19) in the orchestrator's database.
 
-`append` runs inside the caller's unit of work. It first locks the chain head row
-(``SELECT ... FOR UPDATE``): a second append waits there until the first commits, then reads
-the head the first one wrote (READ COMMITTED re-reads a locked row's newest version), so two
-appends can never take the same sequence number or the same previous hash: the chain cannot
-fork. One request gets one record: appending again for a request that has one returns it.
+`append_many` runs inside the caller's unit of work. It locks the chain head row
+(``SELECT ... FOR UPDATE``) before it seals: a second append waits there until the first
+commits, then reads the head the first one wrote (READ COMMITTED re-reads a locked row's
+newest version), so two appends can never take the same sequence number or the same previous
+hash: the chain cannot fork. One request gets one record: appending again for a request that
+has one returns it.
 """
 
 from __future__ import annotations
@@ -34,49 +35,6 @@ def _sealed(row: asyncpg.Record) -> SealedRecord:
 class RecordStore:
     """Reads and appends completion records."""
 
-    async def append(
-        self,
-        conn: asyncpg.Connection,
-        *,
-        request_id: UUID,
-        seal: Callable[[ChainHead], SealedRecord],
-        created_at: datetime,
-    ) -> tuple[SealedRecord, bool]:
-        """Seal the next record after the head and store it; (record, whether it is new).
-
-        Completions queue on the head's row lock, held until the caller commits, so the work
-        done under it is kept to two statements: the lock, then the record and the new head
-        written together. The look-up of a record the request already has comes before the
-        head's lock: the request workflow holds the request's own row lock, and two appends
-        for one request that hold none still cannot both store one (``request_id`` is unique:
-        the second fails and rolls back)."""
-        existing = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM completion_records WHERE request_id = $1",  # noqa: S608
-            request_id,
-        )
-        if existing is not None:
-            return _sealed(existing), False
-        head_row = await conn.fetchrow(
-            "SELECT sequence, hash FROM record_chain_head WHERE id = 1 FOR UPDATE"
-        )
-        if head_row is None:
-            raise RuntimeError("record_chain_head has no row: run the migrations")
-        record = seal(ChainHead(head_row["sequence"], head_row["hash"]))
-        await conn.execute(
-            "WITH stored AS (INSERT INTO completion_records"
-            " (sequence, request_id, record, hash, prev_hash, signature, created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7))"
-            " UPDATE record_chain_head SET sequence = $1, hash = $4 WHERE id = 1",
-            record.sequence,
-            request_id,
-            record.canonical,
-            record.hash,
-            record.prev_hash,
-            record.signature,
-            created_at,
-        )
-        return record, True
-
     async def append_many(
         self,
         conn: asyncpg.Connection,
@@ -84,9 +42,16 @@ class RecordStore:
         *,
         created_at: datetime,
     ) -> list[SealedRecord]:
-        """``append`` for several requests (each ``(request_id, seal)``, in chain order) under
-        ONE lock of the head and one statement; the records, a request's existing one where
-        it has one already."""
+        """Seal the next records after the head (each ``(request_id, seal)``, in chain order)
+        and store them; the records, a request's existing one where it has one already (one
+        request gets one record).
+
+        Completions queue on the head's row lock, held until the caller commits, so the work
+        done under it is two statements however many records: the lock, then the records and
+        the new head written together. The look-up of the records the requests already have
+        comes before the head's lock: the request workflow holds the requests' own row locks,
+        and two appends for one request that hold none still cannot both store one
+        (``request_id`` is unique: the second fails and rolls back)."""
         if not items:
             return []
         found = {

@@ -132,7 +132,7 @@ async def lock_request(conn: asyncpg.Connection, request_id: UUID) -> None:
     """Lock the request's row for this transaction: a participant's reply and a
     sub-processor's confirmation of the same request are recorded one after the other, so
     exactly one of them sees the last missing answer and completes the request."""
-    await conn.execute("SELECT 1 FROM requests WHERE request_id = $1 FOR UPDATE", request_id)
+    await lock_requests(conn, [request_id])
 
 
 async def lock_requests(conn: asyncpg.Connection, request_ids: Sequence[UUID]) -> None:

@@ -26,18 +26,6 @@ from privacy_orchestrator.service_layer.errors import InvalidRange, RecordNotFou
 MAX_PAGE: Final = 1000  # records in one API answer
 
 
-async def _append(
-    conn: asyncpg.Connection, deps: Dependencies, content: RecordContent
-) -> SealedRecord:
-    def next_record(head: ChainHead) -> SealedRecord:
-        return seal(content, sequence=head.sequence + 1, prev_hash=head.hash, signer=deps.signer)
-
-    record, _ = await deps.records.append(
-        conn, request_id=content.request_id, seal=next_record, created_at=deps.clock()
-    )
-    return record
-
-
 async def append_completion_record(
     deps: Dependencies, content: RecordContent, *, conn: asyncpg.Connection | None = None
 ) -> SealedRecord:
@@ -46,11 +34,12 @@ async def append_completion_record(
     Raises `InvalidRecord` (or `PersonalDataInRecord`) before anything is stored if the
     content breaks a rule.
     """
-    content.document()  # validate before taking the chain's lock
     if conn is not None:
-        return await _append(conn, deps, content)
+        (record,) = await append_completion_records(deps, [content], conn=conn)
+        return record
     async with transaction(deps.pool) as own:
-        return await _append(own, deps, content)
+        (record,) = await append_completion_records(deps, [content], conn=own)
+        return record
 
 
 async def append_completion_records(
